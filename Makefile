@@ -1,0 +1,40 @@
+# NCPA: `make demo` runs the charger on the simulator, `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint fmt certs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+certs/dev/.done: certs/make_dev_keys.py | $(STAMP)
+	$(BIN)/python certs/make_dev_keys.py certs/dev
+	touch $@
+
+certs: certs/dev/.done
+
+demo: $(STAMP) certs
+	$(BIN)/ncpa run --sim --config demo/ncpa.toml
+
+test: $(STAMP) certs
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP) certs
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo/data
