@@ -1,0 +1,372 @@
+"""OcppClient: the entry point the daemon starts when a CSMS URL is configured.
+
+    client = OcppClient(station, config)
+    await client.start()   # returns at once; connects, boots and reconnects in the background
+    ...
+    await client.stop()
+
+It owns the OCPP settings, the outbox, the authorization cache and the
+connection loop; remote commands become calls on the station.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from importlib import metadata
+from typing import Any
+
+from ocpp.v16 import call
+
+from ncpa.config import Config
+from ncpa.events import StatusChanged
+from ncpa.log import get_logger
+from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
+from ncpa.ocpp.backoff import Backoff
+from ncpa.ocpp.connection import SUBPROTOCOLS, SUPPORTED, ConnectError, Target, open_connection
+from ncpa.ocpp.meter_values import meter_value
+from ncpa.ocpp.options import OcppOptions, parse_options
+from ncpa.ocpp.outbox import START, Item, Outbox
+from ncpa.ocpp.session import CALL_FAILURES, Session
+from ncpa.ocpp.settings import OcppSettings
+from ncpa.ocpp.station_port import StationPort
+from ncpa.ocpp.transactions import TransactionRecorder
+
+log = get_logger(__name__)
+
+
+class NotConnected(Exception):
+    """No accepted session with the CSMS right now."""
+
+
+class OcppClient:
+    def __init__(self, station: StationPort, config: Config) -> None:
+        self.station = station
+        self.config = config
+        self.options: OcppOptions = parse_options(config)
+        self.settings = OcppSettings(station.store, len(station.connector_ids))
+        self.outbox = Outbox(station.store, self.options.outbox_max_rows)
+        self.cache = AuthCache(station.store)
+        self.recorder = TransactionRecorder(station, self.settings, self.outbox)
+        self.auth = RemoteAuthorization(
+            self.settings, self.cache, self._ask_csms, station.authorizer.card
+        )
+        self.session: Session | None = None
+        # called for Reset (kind "Soft"/"Hard") after the sessions are stopped; the daemon
+        # sets it to restart the process. Without it the client reconnects and boots again.
+        self.on_reset: Callable[[str], Awaitable[None]] | None = None
+        self.firmware_version = _version()
+        self.connected = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reconnect = asyncio.Event()
+        self._only_16 = False
+        self._status: asyncio.Queue[StatusChanged] = asyncio.Queue()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        initial = {"SecurityProfile": str(self.options.security_profile)}
+        if self.options.authorization_key:
+            initial["AuthorizationKey"] = self.options.authorization_key
+        await self.settings.load(initial)
+        self.settings.validators["SecurityProfile"] = self._check_security_profile
+        self.settings.on_change(self._setting_changed)
+        await self.outbox.open()
+        await self.cache.open()
+        self.recorder.attach()
+        await self.recorder.reconcile()
+        authorizer = self.station.authorizer
+        authorizer.remote = self.auth
+        authorizer.local_pre_authorize = self.settings.get_bool("LocalPreAuthorize")
+        self._unsubscribe = self.station.bus.subscribe(self._status.put_nowait, StatusChanged)
+        self._tasks = [
+            asyncio.create_task(self.recorder.run(), name="ocpp-recorder"),
+            asyncio.create_task(self._status_sender(), name="ocpp-status"),
+            asyncio.create_task(self._run(), name="ocpp-connection"),
+        ]
+        log.info("ocpp.started", url=self.options.url, version=self.options.version)
+
+    async def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.recorder.detach()
+        if self.station.authorizer.remote is self.auth:
+            self.station.authorizer.remote = None
+        # let events already published reach the outbox before the writer stops
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.recorder.flush(), 5)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+        log.info("ocpp.stopped")
+
+    # -- connection loop ---------------------------------------------------------------
+
+    def target(self) -> Target:
+        s = self.settings
+        version = "1.6" if self._only_16 else self.options.version
+        o = self.options
+        return Target(
+            url=o.url,
+            subprotocols=SUBPROTOCOLS.get(version, ["ocpp1.6"]),
+            security_profile=s.get_int("SecurityProfile"),
+            charge_point_id=o.charge_point_id,
+            authorization_key=s.get("AuthorizationKey"),
+            ca_file=o.ca_file,
+            client_cert=o.client_cert,
+            client_key=o.client_key,
+            ping_interval=float(s.get_int("WebSocketPingInterval")) or None,
+        )
+
+    async def _run(self) -> None:
+        while True:
+            self._reconnect.clear()
+            try:
+                ws = await open_connection(self.target())
+            except ConnectError as e:
+                delay = self._backoff.next()
+                log.warning("ocpp.connect.failed", reason=e.reason, retry_in=round(delay, 2))
+                await asyncio.sleep(delay)
+                continue
+            if ws.subprotocol not in SUPPORTED:
+                # no 2.0.1 adapter yet: say so, and offer only 1.6 from now on
+                log.error("ocpp.subprotocol.unsupported", picked=ws.subprotocol, next="ocpp1.6")
+                self._only_16 = True
+                await ws.close()
+                await asyncio.sleep(self._backoff.next())
+                continue
+            log.info("ocpp.connected", url=self.options.url, subprotocol=ws.subprotocol)
+            session = Session(self, ws)
+            self.session = session
+            runner = asyncio.create_task(session.run())
+            waiter = asyncio.create_task(self._reconnect.wait())
+            try:
+                await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                runner.cancel()
+                with contextlib.suppress(BaseException):
+                    await runner
+                self.session = None
+                self.connected.clear()
+            if session.accepted.is_set():
+                self._backoff.reset()
+            delay = self._backoff.next()
+            log.warning("ocpp.disconnected", retry_in=round(delay, 2))
+            await asyncio.sleep(delay)
+
+    def reconnect(self) -> None:
+        """Drop the connection; the loop connects again (new settings take effect)."""
+        self._reconnect.set()
+
+    async def session_accepted(self, session: Session) -> None:
+        self.connected.set()
+        for cid in [0, *self.station.connector_ids]:
+            await self.send_status(cid)
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def send(self, payload: Any, while_pending: bool = False) -> Any:
+        """A live (not queued) call. Raises NotConnected, or the call's failure."""
+        session = self.session
+        if session is None or not (session.accepted.is_set() or while_pending):
+            raise NotConnected(type(payload).__name__)
+        return await session.call(payload)
+
+    async def try_send(self, payload: Any, while_pending: bool = False) -> Any | None:
+        try:
+            return await self.send(payload, while_pending)
+        except NotConnected:
+            return None
+        except CALL_FAILURES as e:
+            log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
+            return None
+
+    async def send_status(self, connector_id: int, while_pending: bool = False) -> None:
+        if connector_id == 0:
+            views = self.station.views()
+            bad = [v for v in views if v.status == "Faulted"]
+            status = "Faulted" if bad and len(bad) == len(views) else "Available"
+            if all(v.status == "Unavailable" for v in views):
+                status = "Unavailable"
+            await self.try_send(
+                call.StatusNotification(connector_id=0, error_code="NoError", status=status),
+                while_pending,
+            )
+            return
+        view = self.station.view(connector_id)
+        await self.try_send(
+            call.StatusNotification(
+                connector_id=connector_id, error_code=view.error_code, status=view.status
+            ),
+            while_pending,
+        )
+
+    async def _status_sender(self) -> None:
+        while True:
+            ev = await self._status.get()
+            if self.connected.is_set():
+                await self.try_send(
+                    call.StatusNotification(
+                        connector_id=ev.connector_id,
+                        error_code=ev.error_code,
+                        status=ev.status,
+                        info=ev.info[:50] or None,
+                    )
+                )
+
+    async def send_meter_values(
+        self, connector_id: int, context: str, measurands: list[str]
+    ) -> None:
+        sample = self.recorder.latest.get(connector_id)
+        if sample is None:
+            return
+        mv = meter_value(
+            sample.reading, measurands, context, sample.offered_a, self.recorder.phases
+        )
+        tx_remote = None
+        if sample.transaction_id is not None:
+            tx_remote = await self.outbox.remote_id(sample.transaction_id)
+        await self.try_send(
+            call.MeterValues(connector_id=connector_id, meter_value=[mv], transaction_id=tx_remote),
+            while_pending=True,
+        )
+
+    async def send_aligned_meter_values(self) -> None:
+        measurands = self.settings.get_csl("MeterValuesAlignedData")
+        if not measurands:
+            return
+        for cid in self.station.connector_ids:
+            sample = self.recorder.latest.get(cid)
+            if sample is None:
+                continue
+            if sample.transaction_id is not None:
+                self.recorder.queue_meter(sample, "Sample.Clock", measurands)
+            else:
+                await self.send_meter_values(cid, "Sample.Clock", measurands)
+
+    # -- answers and commands --------------------------------------------------------------
+
+    async def _ask_csms(self, id_tag: str) -> dict[str, Any] | None:
+        if not self.connected.is_set():
+            return None
+        res = await self.try_send(call.Authorize(id_tag=id_tag))
+        return dict(res.id_tag_info) if res is not None else None
+
+    async def transaction_answered(self, item: Item, res: Any, remote_id: int | None) -> None:
+        info = res.id_tag_info
+        id_tag = item.payload.get("id_tag")
+        if info and id_tag:
+            await self.auth.remember(id_tag, dict(info))
+        if item.kind != START:
+            return
+        assert remote_id is not None
+        await self.station.store.set_remote_id(item.tx_id, str(remote_id))
+        log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=remote_id)
+        refused = info and info.get("status") != "Accepted"
+        if refused and self.settings.get_bool("StopTransactionOnInvalidId"):
+            log.warning("ocpp.transaction.deauthorized", tx=item.tx_id, status=info["status"])
+            await self.station.stop_transaction(item.tx_id, "DeAuthorized")
+
+    async def local_transaction(self, remote_id: int) -> int | None:
+        """The open local transaction the CSMS calls `remote_id`."""
+        local_ids = set(await self.outbox.local_ids(remote_id))
+        for view in self.station.views():
+            tx = view.transaction
+            if tx is not None and tx.id in local_ids:
+                return int(tx.id)
+        return None
+
+    async def remote_start(
+        self,
+        id_tag: str,
+        connector_id: int | None,
+        profile: dict[str, Any] | None,
+        authorize: bool,
+    ) -> None:
+        if authorize:
+            result = await self.station.authorizer.authorize(id_tag)
+            if result.status != "Accepted":
+                log.info("ocpp.remote_start.not_authorized", id_tag=id_tag, status=result.status)
+                return
+        ok = await self.station.remote_start(id_tag, connector_id)
+        log.info("ocpp.remote_start", id_tag=id_tag, connector=connector_id, started=ok)
+        if ok and profile is not None:
+            await self.remote_start_profile(id_tag, connector_id, profile)
+
+    async def remote_start_profile(
+        self, id_tag: str, connector_id: int | None, profile: dict[str, Any]
+    ) -> None:
+        log.warning("ocpp.remote_start.profile_ignored", id_tag=id_tag)
+
+    def smart_charging_available(self) -> bool:
+        return False
+
+    async def reset(self, kind: str) -> None:
+        reason = "HardReset" if kind == "Hard" else "SoftReset"
+        log.warning("ocpp.reset", type=kind)
+        await self.station.shutdown_sessions(reason)
+        await self.recorder.flush()
+        if self.on_reset is not None:
+            await self.on_reset(kind)
+        else:
+            self.reconnect()
+
+    async def trigger(self, message: str, connector_id: int | None) -> None:
+        session = self.session
+        if session is None:
+            return
+        cids = [connector_id] if connector_id else [0, *self.station.connector_ids]
+        if message == "BootNotification":
+            await session.boot_once()
+        elif message == "Heartbeat":
+            await session.heartbeat()
+        elif message == "StatusNotification":
+            for cid in cids:
+                await self.send_status(cid, while_pending=True)
+        elif message == "MeterValues":
+            measurands = self.settings.get_csl("MeterValuesSampledData")
+            for cid in cids:
+                if cid:
+                    await self.send_meter_values(cid, "Trigger", measurands)
+        else:
+            await self.trigger_extra(message)
+
+    async def trigger_extra(self, message: str) -> None:
+        log.info("ocpp.trigger.unhandled", message=message)
+
+    # -- settings ------------------------------------------------------------------------
+
+    def _check_security_profile(self, value: str) -> str | None:
+        new, current = int(value), self.settings.get_int("SecurityProfile")
+        if new < current:
+            return "never lower the security profile"
+        if new >= 2 and not (self.options.ca_file and self.options.url.startswith("wss://")):
+            return "profile 2 and 3 need wss:// and a CSMS root certificate"
+        if new == 3 and not (self.options.client_cert and self.options.client_key):
+            return "profile 3 needs a charge point certificate"
+        if new in (1, 2) and not self.settings.get("AuthorizationKey"):
+            return "profile 1 and 2 need an AuthorizationKey"
+        return None
+
+    def _setting_changed(self, key: str, value: str) -> None:
+        if key == "LocalPreAuthorize":
+            self.station.authorizer.local_pre_authorize = value == "true"
+        elif key == "HeartbeatInterval" and self.session is not None:
+            self.session.heartbeat_changed.set()
+        elif key in ("SecurityProfile", "AuthorizationKey"):
+            # the new credentials apply from the next connection (a short delay first)
+            asyncio.get_running_loop().call_later(0.5, self.reconnect)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ncpa")
+    except metadata.PackageNotFoundError:
+        return "0"

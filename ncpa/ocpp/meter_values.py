@@ -1,0 +1,54 @@
+"""MeterValue entries (snake_case, as the ocpp library takes them) from a meter reading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hal.meter import MeterReading
+from ncpa.ocpp.timeutil import fmt_time
+
+_PHASES = ("L1", "L2", "L3")
+
+
+def sampled_values(
+    reading: MeterReading, measurands: list[str], context: str, offered_a: float, phases: int
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def add(measurand: str, value: str, unit: str, phase: str | None = None) -> None:
+        sv: dict[str, Any] = {
+            "value": value,
+            "context": context,
+            "measurand": measurand,
+            "location": "Outlet",
+            "unit": unit,
+        }
+        if phase:
+            sv["phase"] = phase
+        out.append(sv)
+
+    used = _PHASES[: max(1, phases)]
+    for m in measurands:
+        if m == "Energy.Active.Import.Register":
+            # integer Wh: some CSMSs parse the value as an integer
+            add(m, str(round(reading.energy_wh)), "Wh")
+        elif m == "Power.Active.Import":
+            add(m, str(round(reading.total_power_w)), "W")
+        elif m == "Current.Import":
+            for i, ph in enumerate(used):
+                add(m, f"{reading.current_a[i]:.1f}", "A", ph)
+        elif m == "Voltage":
+            for i, ph in enumerate(used):
+                add(m, f"{reading.voltage_v[i]:.1f}", "V", f"{ph}-N")
+        elif m == "Current.Offered":
+            add(m, f"{offered_a:.1f}", "A")
+    return out
+
+
+def meter_value(
+    reading: MeterReading, measurands: list[str], context: str, offered_a: float, phases: int
+) -> dict[str, Any]:
+    return {
+        "timestamp": fmt_time(reading.timestamp),
+        "sampled_value": sampled_values(reading, measurands, context, offered_a, phases),
+    }

@@ -1,0 +1,217 @@
+"""Durable queue of transaction messages (StartTransaction, StopTransaction, MeterValues).
+
+Each message is committed to SQLite with its OCPP message id before it is sent,
+and deleted only once the CSMS has answered, so it is delivered in order and,
+from the CSMS's point of view, exactly once: a retry (after a timeout, an
+outage or a restart) reuses the same message id.
+
+The CSMS transaction id is not known until StartTransaction is answered, so
+StopTransaction and MeterValues rows hold the local transaction id and get the
+CSMS id filled in when they reach the head of the queue. Delivery is strictly
+in order, so a Stop can never overtake its Start.
+
+Capacity: `max_rows` (default 200 000, about 80 MB) holds more than 30 days of
+60 s samples on two connectors. When it is reached, every second queued meter
+value is deleted (thinning); Start and Stop rows are never dropped for space.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ncpa.log import get_logger
+from ncpa.store import Store, atomic
+
+log = get_logger(__name__)
+
+START, STOP, METER = "start", "stop", "meter"
+ACTIONS = {START: "StartTransaction", STOP: "StopTransaction", METER: "MeterValues"}
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE ocpp_outbox (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        unique_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        tx_id       INTEGER NOT NULL,
+        payload     TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_try_ts REAL NOT NULL DEFAULT 0,
+        created_ts  REAL NOT NULL
+    );
+    CREATE INDEX ocpp_outbox_kind ON ocpp_outbox(kind, seq);
+    CREATE TABLE ocpp_tx (
+        tx_id        INTEGER PRIMARY KEY,
+        remote_id    INTEGER,
+        start_queued INTEGER NOT NULL DEFAULT 0,
+        stop_queued  INTEGER NOT NULL DEFAULT 0,
+        dropped      INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+]
+
+
+@dataclass(frozen=True)
+class Item:
+    seq: int
+    unique_id: str
+    kind: str
+    tx_id: int  # local transaction id
+    payload: dict[str, Any]  # snake_case fields of the call; transaction_id added at send
+    attempts: int
+    next_try_ts: float
+
+    @property
+    def action(self) -> str:
+        return ACTIONS[self.kind]
+
+
+class Outbox:
+    def __init__(self, store: Store, max_rows: int = 200_000) -> None:
+        self.store = store
+        self.max_rows = max_rows
+        self.changed = asyncio.Event()  # set when a row is added (wakes the sender)
+
+    async def open(self) -> None:
+        await self.store.migrate("ocpp-outbox", _MIGRATIONS)
+
+    # -- writing ---------------------------------------------------------------
+
+    async def enqueue(self, kind: str, tx_id: int, payload: dict[str, Any]) -> str:
+        """Commit a message; returns its OCPP message id."""
+        if kind not in ACTIONS:
+            raise ValueError(f"outbox: unknown kind {kind!r}")
+        unique_id = str(uuid.uuid4())
+        data = json.dumps(payload)
+        now = time.time()
+
+        def _put(conn: sqlite3.Connection) -> int:
+            with atomic(conn):
+                conn.execute(
+                    "INSERT INTO ocpp_outbox(unique_id, kind, tx_id, payload, created_ts) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (unique_id, kind, tx_id, data, now),
+                )
+                conn.execute("INSERT OR IGNORE INTO ocpp_tx(tx_id) VALUES (?)", (tx_id,))
+                if kind == START:
+                    conn.execute("UPDATE ocpp_tx SET start_queued = 1 WHERE tx_id = ?", (tx_id,))
+                elif kind == STOP:
+                    conn.execute("UPDATE ocpp_tx SET stop_queued = 1 WHERE tx_id = ?", (tx_id,))
+                count: int = conn.execute("SELECT COUNT(*) FROM ocpp_outbox").fetchone()[0]
+                if count <= self.max_rows or kind != METER:
+                    return 0
+                # thin meter values: drop every second one (never a Start or Stop)
+                return conn.execute(
+                    "WITH m AS (SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS rn "
+                    "FROM ocpp_outbox WHERE kind = 'meter') "
+                    "DELETE FROM ocpp_outbox WHERE seq IN (SELECT seq FROM m WHERE rn % 2 = 0)"
+                ).rowcount
+
+        thinned = await self.store.call(_put)
+        if thinned:
+            log.warning("ocpp.outbox.thinned", meter_values_dropped=thinned)
+        self.changed.set()
+        return unique_id
+
+    # -- reading ---------------------------------------------------------------
+
+    async def head(self) -> Item | None:
+        def _head(conn: sqlite3.Connection) -> Item | None:
+            row = conn.execute(
+                "SELECT seq, unique_id, kind, tx_id, payload, attempts, next_try_ts "
+                "FROM ocpp_outbox ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            return Item(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+
+        return await self.store.call(_head)
+
+    async def depth(self) -> dict[str, int]:
+        def _depth(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute("SELECT kind, COUNT(*) FROM ocpp_outbox GROUP BY kind")
+            return {k: n for k, n in rows}
+
+        return await self.store.call(_depth)
+
+    async def tx_state(self, tx_id: int) -> tuple[int | None, bool, bool, bool] | None:
+        """(remote id, start queued, stop queued, dropped) of a local transaction."""
+
+        def _get(conn: sqlite3.Connection) -> tuple[int | None, bool, bool, bool] | None:
+            row = conn.execute(
+                "SELECT remote_id, start_queued, stop_queued, dropped FROM ocpp_tx WHERE tx_id = ?",
+                (tx_id,),
+            ).fetchone()
+            return (row[0], bool(row[1]), bool(row[2]), bool(row[3])) if row else None
+
+        return await self.store.call(_get)
+
+    async def remote_id(self, tx_id: int) -> int | None:
+        state = await self.tx_state(tx_id)
+        return state[0] if state else None
+
+    async def local_ids(self, remote_id: int) -> list[int]:
+        """Local transactions the CSMS knows by `remote_id` (some CSMSs reuse ids)."""
+
+        def _get(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute(
+                "SELECT tx_id FROM ocpp_tx WHERE remote_id = ? ORDER BY tx_id DESC", (remote_id,)
+            )
+            return [r[0] for r in rows]
+
+        return await self.store.call(_get)
+
+    # -- outcome of a send -----------------------------------------------------
+
+    async def delivered(self, item: Item, remote_id: int | None = None) -> None:
+        def _done(conn: sqlite3.Connection) -> None:
+            with atomic(conn):
+                conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
+                if remote_id is not None:
+                    conn.execute(
+                        "UPDATE ocpp_tx SET remote_id = ? WHERE tx_id = ?", (remote_id, item.tx_id)
+                    )
+
+        await self.store.call(_done)
+
+    async def failed(self, item: Item, max_attempts: int, retry_interval: float) -> bool:
+        """Count a failed attempt; True when the message is dropped (attempts used up).
+
+        A dropped StartTransaction takes the transaction's later messages with it:
+        without a CSMS transaction id they cannot be sent.
+        """
+        attempts = item.attempts + 1
+        drop = attempts >= max_attempts
+
+        def _fail(conn: sqlite3.Connection) -> None:
+            with atomic(conn):
+                if drop:
+                    conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
+                    if item.kind == START:
+                        conn.execute(
+                            "UPDATE ocpp_tx SET dropped = 1 WHERE tx_id = ?", (item.tx_id,)
+                        )
+                else:
+                    # the retry interval grows with each attempt (OCPP 1.6 section 4.10)
+                    conn.execute(
+                        "UPDATE ocpp_outbox SET attempts = ?, next_try_ts = ? WHERE seq = ?",
+                        (attempts, time.time() + retry_interval * attempts, item.seq),
+                    )
+
+        await self.store.call(_fail)
+        if drop:
+            log.error("ocpp.outbox.dropped", action=item.action, tx=item.tx_id, attempts=attempts)
+        return drop
+
+    async def discard(self, item: Item, why: str) -> None:
+        def _del(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
+
+        await self.store.call(_del)
+        log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)

@@ -1,0 +1,186 @@
+"""Transaction events of the charging core -> durable outbox rows, in event order.
+
+The core publishes synchronously; events go into one asyncio queue and a single
+task writes them to the outbox, so the order of Start, MeterValues and Stop is
+the order of the events. `reconcile()` catches up on transactions whose events
+were missed (the agent died between the core's commit and ours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from ncpa.events import MeterSample, TransactionStarted, TransactionStopped
+from ncpa.log import get_logger
+from ncpa.ocpp.meter_values import meter_value
+from ncpa.ocpp.outbox import METER, START, STOP, Outbox
+from ncpa.ocpp.settings import OcppSettings
+from ncpa.ocpp.station_port import StationPort
+from ncpa.ocpp.timeutil import fmt_time
+from ncpa.store import TransactionRecord
+
+log = get_logger(__name__)
+
+WATERMARK = "ocpp.tx_watermark"  # store setting: transactions up to this id predate OCPP
+
+
+class TransactionRecorder:
+    def __init__(self, station: StationPort, settings: OcppSettings, outbox: Outbox) -> None:
+        self.station = station
+        self.settings = settings
+        self.outbox = outbox
+        self.phases = station.config.station.phases
+        self._queue: asyncio.Queue[tuple[str, int, dict[str, Any]]] = asyncio.Queue()
+        self._last_sample: dict[int, float] = {}
+        self.latest: dict[int, MeterSample] = {}
+        self._unsubscribe: list[Any] = []
+
+    def attach(self) -> None:
+        bus = self.station.bus
+        self._unsubscribe = [
+            bus.subscribe(self._started, TransactionStarted),
+            bus.subscribe(self._stopped, TransactionStopped),
+            bus.subscribe(self._sample, MeterSample),
+        ]
+
+    def detach(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    # -- events (synchronous: only queue) -------------------------------------------
+
+    def _started(self, ev: TransactionStarted) -> None:
+        self._last_sample[ev.connector_id] = ev.timestamp
+        self._queue.put_nowait(
+            (
+                START,
+                ev.transaction_id,
+                start_payload(
+                    ev.connector_id, ev.id_tag, ev.meter_start_wh, ev.timestamp, ev.reservation_id
+                ),
+            )
+        )
+
+    def _stopped(self, ev: TransactionStopped) -> None:
+        payload = stop_payload(ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag)
+        measurands = self.settings.get_csl("StopTxnSampledData")
+        sample = self.latest.get(ev.connector_id)
+        if measurands and sample is not None:
+            payload["transaction_data"] = [
+                meter_value(
+                    sample.reading, measurands, "Transaction.End", sample.offered_a, self.phases
+                )
+            ]
+        self._queue.put_nowait((STOP, ev.transaction_id, payload))
+
+    def _sample(self, ev: MeterSample) -> None:
+        self.latest[ev.connector_id] = ev
+        interval = self.settings.get_int("MeterValueSampleInterval")
+        if ev.transaction_id is None or interval <= 0:
+            return
+        ts = ev.reading.timestamp
+        last = self._last_sample.get(ev.connector_id, 0.0)
+        if ts - last < interval:
+            return
+        self._last_sample[ev.connector_id] = ts
+        self.queue_meter(ev, "Sample.Periodic", self.settings.get_csl("MeterValuesSampledData"))
+
+    def queue_meter(self, ev: MeterSample, context: str, measurands: list[str]) -> None:
+        """A transaction meter value (clock-aligned ones come here too)."""
+        assert ev.transaction_id is not None
+        mv = meter_value(ev.reading, measurands, context, ev.offered_a, self.phases)
+        payload = {"connector_id": ev.connector_id, "meter_value": [mv]}
+        self._queue.put_nowait((METER, ev.transaction_id, payload))
+
+    # -- the writer ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            kind, tx_id, payload = await self._queue.get()
+            try:
+                await self._write(kind, tx_id, payload)
+            except Exception:
+                # never lose the writer; the reconcile at next start catches up a Start/Stop
+                log.exception("ocpp.outbox.write_failed", kind=kind, tx=tx_id)
+            finally:
+                self._queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until every queued event is in the outbox (tests, shutdown)."""
+        await self._queue.join()
+
+    async def _write(self, kind: str, tx_id: int, payload: dict[str, Any]) -> None:
+        state = await self.outbox.tx_state(tx_id)
+        start_queued = state is not None and state[1]
+        stop_queued = state is not None and state[2]
+        if (kind == START and start_queued) or (kind != START and stop_queued):
+            return  # already written (reconcile got there first)
+        if kind != START and not start_queued:
+            record = await self.station.store.transaction(tx_id)
+            if record is None:
+                log.error("ocpp.outbox.unknown_transaction", tx=tx_id)
+                return
+            await self.outbox.enqueue(START, tx_id, start_from_record(record))
+        await self.outbox.enqueue(kind, tx_id, payload)
+
+    async def reconcile(self) -> None:
+        """Queue Start/Stop of recent transactions the outbox has not seen."""
+        store = self.station.store
+        recent = await store.transactions(limit=500)
+        watermark = await store.get_setting(WATERMARK)
+        if watermark is None:
+            closed = [t.id for t in recent if not t.is_open]
+            watermark = max(closed, default=0)
+            await store.set_setting(WATERMARK, watermark)
+        for record in sorted(recent, key=lambda t: t.id):
+            if record.id <= watermark:
+                continue
+            state = await self.outbox.tx_state(record.id)
+            if state is None or not state[1]:
+                log.warning("ocpp.outbox.reconcile_start", tx=record.id)
+                await self.outbox.enqueue(START, record.id, start_from_record(record))
+            if not record.is_open and (state is None or not state[2]):
+                log.warning("ocpp.outbox.reconcile_stop", tx=record.id)
+                assert record.stop_ts is not None
+                await self.outbox.enqueue(
+                    STOP,
+                    record.id,
+                    stop_payload(
+                        record.meter_stop_wh or record.last_meter_wh,
+                        record.stop_ts,
+                        record.stop_reason or "Other",
+                        record.stop_id_tag,
+                    ),
+                )
+
+
+def start_payload(
+    connector_id: int, id_tag: str, meter_wh: float, ts: float, reservation_id: int | None
+) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "connector_id": connector_id,
+        "id_tag": id_tag,
+        "meter_start": round(meter_wh),
+        "timestamp": fmt_time(ts),
+    }
+    if reservation_id is not None:
+        p["reservation_id"] = reservation_id
+    return p
+
+
+def start_from_record(t: TransactionRecord) -> dict[str, Any]:
+    return start_payload(t.connector_id, t.id_tag, t.meter_start_wh, t.start_ts, None)
+
+
+def stop_payload(meter_wh: float, ts: float, reason: str, id_tag: str | None) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "meter_stop": round(meter_wh),
+        "timestamp": fmt_time(ts or time.time()),
+        "reason": reason,
+    }
+    if id_tag:
+        p["id_tag"] = id_tag
+    return p

@@ -1,0 +1,42 @@
+"""Reservation profile: ReserveNow and CancelReservation, through the station."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.v16 import call_result
+
+from ncpa.ocpp.routing import on
+from ncpa.ocpp.timeutil import parse_time
+from ncpa.ocpp.v16.base import Handlers
+
+
+class ReservationHandlers(Handlers):
+    @on("ReserveNow")
+    async def on_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+        **_: Any,
+    ) -> call_result.ReserveNow:
+        station = self.client.station
+        if connector_id == 0 and not self.client.settings.get_bool("ReserveConnectorZeroSupported"):
+            return call_result.ReserveNow(status="Rejected")
+        try:
+            expiry = parse_time(expiry_date)
+            status = await station.reserve(
+                reservation_id, connector_id, id_tag, expiry, parent_id_tag
+            )
+        except ValueError:
+            status = "Rejected"
+        return call_result.ReserveNow(status=status)
+
+    @on("CancelReservation")
+    async def on_cancel_reservation(
+        self, reservation_id: int, **_: Any
+    ) -> call_result.CancelReservation:
+        ok = await self.client.station.cancel_reservation(reservation_id)
+        return call_result.CancelReservation(status="Accepted" if ok else "Rejected")

@@ -1,0 +1,255 @@
+"""A real central system for the tests: the ocpp library's CSMS side over websockets.serve.
+
+It records every call the charge point makes (retries included, with their message
+ids) and can misbehave on purpose: answer Boot with Pending/Rejected, never answer,
+answer with a CallResult that fails the schema, drop the connection mid-call, refuse
+the HTTP upgrade, demand HTTP Basic auth or a TLS client certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibChargePoint
+from ocpp.v16 import call_result
+from websockets.asyncio.server import Response, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Msg:
+    action: str
+    unique_id: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Quirks:
+    boot: list[str] = field(default_factory=list)  # statuses before Accepted
+    boot_interval: int = 60  # heartbeat interval (Accepted) / retry (Pending, Rejected)
+    tx_ids: Callable[[int], int] | None = None  # n-th StartTransaction -> transaction id
+    never_answer: set[str] = field(default_factory=set)
+    invalid_answer: set[str] = field(default_factory=set)  # CallResult {"error": ...}
+    drop_once: set[str] = field(default_factory=set)  # close the socket on the first one
+    error_answer: set[str] = field(default_factory=set)  # CallError InternalError
+    http_status: int | None = None  # refuse the upgrade with this status
+    close_1008: bool = False  # accept the upgrade, then close with 1008
+    basic_auth: tuple[str, str] | None = None
+    subprotocols: list[str] = field(default_factory=lambda: ["ocpp1.6"])
+    id_tag_status: Callable[[str], str] = lambda _tag: "Accepted"
+    current_time: Callable[[], str] = now_iso
+
+
+class CsmsSide(LibChargePoint):  # type: ignore[misc]
+    def __init__(self, csms: Csms, cp_id: str, ws: ServerConnection) -> None:
+        super().__init__(cp_id, ws, response_timeout=10)
+        self.csms = csms
+
+    async def route_message(self, raw_msg: str) -> None:
+        msg = json.loads(raw_msg)
+        q = self.csms.quirks
+        if msg[0] == 2:
+            action = msg[2]
+            self.csms.received.append(Msg(action, msg[1], msg[3]))
+            self.csms.changed.set()
+            if action in q.drop_once:
+                q.drop_once.discard(action)
+                await self._connection.close()
+                return
+            if action in q.never_answer:
+                return
+            if action in q.invalid_answer:
+                await self._connection.send(json.dumps([3, msg[1], {"error": "unknown"}]))
+                return
+            if action in q.error_answer:
+                await self._connection.send(json.dumps([4, msg[1], "InternalError", "no", {}]))
+                return
+        await super().route_message(raw_msg)
+
+    @on("BootNotification")
+    def on_boot(self, **_: Any) -> call_result.BootNotification:
+        q = self.csms.quirks
+        status = q.boot.pop(0) if q.boot else "Accepted"
+        return call_result.BootNotification(
+            current_time=q.current_time(), interval=q.boot_interval, status=status
+        )
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=self.csms.quirks.current_time())
+
+    @on("StatusNotification")
+    def on_status(self, **_: Any) -> call_result.StatusNotification:
+        return call_result.StatusNotification()
+
+    @on("Authorize")
+    def on_authorize(self, id_tag: str, **_: Any) -> call_result.Authorize:
+        return call_result.Authorize(id_tag_info={"status": self.csms.quirks.id_tag_status(id_tag)})
+
+    @on("StartTransaction")
+    def on_start(self, id_tag: str, **_: Any) -> call_result.StartTransaction:
+        self.csms.starts += 1
+        q = self.csms.quirks
+        tx = q.tx_ids(self.csms.starts) if q.tx_ids else 1000 + self.csms.starts
+        return call_result.StartTransaction(
+            transaction_id=tx, id_tag_info={"status": q.id_tag_status(id_tag)}
+        )
+
+    @on("StopTransaction")
+    def on_stop(self, **_: Any) -> call_result.StopTransaction:
+        return call_result.StopTransaction()
+
+    @on("MeterValues")
+    def on_meter_values(self, **_: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, **_: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status="Accepted")
+
+    @on("FirmwareStatusNotification")
+    def on_fw_status(self, **_: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+    @on("DiagnosticsStatusNotification")
+    def on_diag_status(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
+        return call_result.DiagnosticsStatusNotification()
+
+    @on("SecurityEventNotification")
+    def on_security_event(self, **_: Any) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on("SignCertificate")
+    def on_sign_certificate(self, csr: str, **_: Any) -> call_result.SignCertificate:
+        self.csms.csrs.append(csr)
+        return call_result.SignCertificate(status="Accepted")
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **_: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
+    @on("SignedFirmwareStatusNotification")
+    def on_signed_fw_status(self, **_: Any) -> call_result.SignedFirmwareStatusNotification:
+        return call_result.SignedFirmwareStatusNotification()
+
+
+class Csms:
+    def __init__(self, quirks: Quirks | None = None, ssl_context: ssl.SSLContext | None = None):
+        self.quirks = quirks or Quirks()
+        self.ssl = ssl_context
+        self.received: list[Msg] = []
+        self.changed = asyncio.Event()
+        self.starts = 0
+        self.connections = 0
+        self.handshakes = 0
+        self.csrs: list[str] = []
+        self.side: CsmsSide | None = None
+        self.connected = asyncio.Event()
+        self.paths: list[str] = []
+        self.offered: list[list[str]] = []
+        self._server: Any = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self.ssl else "ws"
+        host = "localhost" if self.ssl else "127.0.0.1"
+        return f"{scheme}://{host}:{self.port}/ocpp"
+
+    async def start(self, port: int = 0) -> Csms:
+        self._server = await serve(
+            self._handler,
+            "127.0.0.1",
+            port,
+            subprotocols=self.quirks.subprotocols,  # type: ignore[arg-type]
+            process_request=self._process_request,
+            ssl=self.ssl,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.side = None
+        self.connected.clear()
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        self.handshakes += 1
+        self.paths.append(request.path)
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        self.offered.append([p.strip() for p in offered.split(",") if p.strip()])
+        q = self.quirks
+        if q.http_status is not None:
+            return conn.respond(HTTPStatus(q.http_status), "refused\n")
+        if q.basic_auth is not None:
+            user, password = q.basic_auth
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            if request.headers.get("Authorization") != f"Basic {token}":
+                return Response(401, "Unauthorized", Headers(), b"")
+        return None
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        if self.quirks.close_1008:
+            await ws.close(1008, "unknown charge point")
+            return
+        self.connections += 1
+        cp_id = ws.request.path.rsplit("/", 1)[-1] if ws.request else "?"
+        side = CsmsSide(self, cp_id, ws)
+        self.side = side
+        self.connected.set()
+        try:
+            await side.start()
+        except Exception:
+            pass
+        finally:
+            if self.side is side:
+                self.side = None
+                self.connected.clear()
+
+    async def drop(self) -> None:
+        """Close the current connection from the CSMS side."""
+        if self.side is not None:
+            await self.side._connection.close()
+
+    async def call(self, payload: Any) -> Any:
+        """A call to the charge point (waits for a connection first)."""
+        await asyncio.wait_for(self.connected.wait(), 10)
+        assert self.side is not None
+        return await self.side.call(payload)
+
+    def calls(self, action: str) -> list[Msg]:
+        return [m for m in self.received if m.action == action]
+
+    async def wait_for(
+        self,
+        action: str,
+        count: int = 1,
+        pred: Callable[[Msg], bool] | None = None,
+        within: float = 10,
+    ) -> list[Msg]:
+        async def _wait() -> list[Msg]:
+            while True:
+                found = [m for m in self.calls(action) if pred is None or pred(m)]
+                if len(found) >= count:
+                    return found
+                self.changed.clear()
+                await self.changed.wait()
+
+        return await asyncio.wait_for(_wait(), within)
