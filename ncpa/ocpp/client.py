@@ -31,6 +31,7 @@ from ncpa.ocpp.outbox import START, Item, Outbox
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.station_port import StationPort
+from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.transactions import TransactionRecorder
 
 log = get_logger(__name__)
@@ -98,11 +99,7 @@ class OcppClient:
         # let events already published reach the outbox before the writer stops
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.recorder.flush(), 5)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(*self._tasks)
         self._tasks = []
         log.info("ocpp.stopped")
 
@@ -149,11 +146,8 @@ class OcppClient:
             try:
                 await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                waiter.cancel()
-                runner.cancel()
-                with contextlib.suppress(BaseException):
-                    await runner
                 self.session = None
+                await cancel_all(waiter, runner)
                 self.connected.clear()
             if session.accepted.is_set():
                 self._backoff.reset()

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import METER, START, Item
+from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import parse_time_or_none
 from ncpa.ocpp.v16.charge_point import ChargePoint
 
@@ -47,9 +48,9 @@ class Session:
 
     async def run(self) -> None:
         reader = asyncio.create_task(self.cp.start(), name="ocpp-recv")
+        boot = asyncio.create_task(self._boot(), name="ocpp-boot")
         workers: list[asyncio.Task[None]] = []
         try:
-            boot = asyncio.create_task(self._boot(), name="ocpp-boot")
             done, _ = await asyncio.wait({reader, boot}, return_when=asyncio.FIRST_COMPLETED)
             if boot in done and boot.exception() is None:
                 workers = [
@@ -58,19 +59,13 @@ class Session:
                     asyncio.create_task(self._aligned(), name="ocpp-aligned"),
                 ]
                 await asyncio.wait({reader, *workers}, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                boot.cancel()
             for task in (reader, boot, *workers):
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     exc = task.exception()
                     if not isinstance(exc, ConnectionClosed):
                         log.error("ocpp.session.task_failed", task=task.get_name(), error=repr(exc))
         finally:
-            for task in (reader, *workers):
-                task.cancel()
-            for task in (reader, *workers):
-                with contextlib.suppress(BaseException):
-                    await task
+            await cancel_all(reader, boot, *workers)
             await self.ws.close()
 
     # -- boot --------------------------------------------------------------------

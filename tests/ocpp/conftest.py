@@ -91,5 +91,10 @@ async def agent_factory(tmp_path: Path) -> AsyncIterator[AgentFactory]:
 
     yield make
     for agent, store in agents:
-        await agent.client.stop()
+        try:
+            await asyncio.wait_for(agent.client.stop(), 5)
+        except TimeoutError:
+            for t in asyncio.all_tasks():
+                t.print_stack()
+            raise
         await store.close()
