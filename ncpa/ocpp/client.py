@@ -218,15 +218,17 @@ class OcppClient:
     async def send_meter_values(
         self, connector_id: int, context: str, measurands: list[str]
     ) -> None:
+        """A live MeterValues with the newest reading (TriggerMessage, aligned data idle)."""
+        view = self.station.view(connector_id)
         sample = self.recorder.latest.get(connector_id)
-        if sample is None:
+        reading = sample.reading if sample is not None else view.last_reading
+        if reading is None:
+            log.info("ocpp.meter_values.no_reading", connector=connector_id)
             return
-        mv = meter_value(
-            sample.reading, measurands, context, sample.offered_a, self.recorder.phases
-        )
+        mv = meter_value(reading, measurands, context, view.offered_a, self.recorder.phases)
         tx_remote = None
-        if sample.transaction_id is not None:
-            tx_remote = await self.outbox.remote_id(sample.transaction_id)
+        if view.transaction is not None:
+            tx_remote = await self.outbox.remote_id(view.transaction.id)
         await self.try_send(
             call.MeterValues(connector_id=connector_id, meter_value=[mv], transaction_id=tx_remote),
             while_pending=True,

@@ -7,11 +7,15 @@ from typing import Any
 
 import pytest
 
-from ncpa.config import Config, OcppConfig, StationConfig
+from hal.meter import MeterReading
+from ncpa.charging.station import ChargingStation
+from ncpa.config import ChargingConfig, Config, OcppConfig, StationConfig
+from ncpa.events import EventBus, MeterSample
 from ncpa.ocpp.client import OcppClient
 from ncpa.store import Store
+from simulator.board import build_board
+from simulator.plant import Plant
 from tests.ocpp.csms import Csms, Quirks
-from tests.ocpp.fake_station import FakeStation
 
 FAST = {
     "backoff_min": 0.05,
@@ -21,20 +25,64 @@ FAST = {
 }
 
 
-def make_config(url: str, data_dir: Path, version: str = "1.6", **ocpp: Any) -> Config:
+def make_config(
+    url: str, data_dir: Path, version: str = "1.6", connectors: int = 1, **ocpp: Any
+) -> Config:
     raw_ocpp = {"csms_url": url, "version": version, **FAST, **ocpp}
     return Config(
-        station=StationConfig(id="CP1"),
+        station=StationConfig(id="CP1", connectors=connectors),
+        charging=ChargingConfig(meter_interval=0.25, welded_check_delay=0.05, lock_timeout=0.5),
+        simulated=True,
         ocpp=OcppConfig(csms_url=url, version=version),
         data_dir=data_dir,
         raw={"ocpp": raw_ocpp},
     )
 
 
+async def until(pred: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
+    """Wait until pred() holds (polling: the things waited on have no event of their own)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    for _ in range(1_000_000):
+        if pred():
+            return
+        if loop.time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"not within {within}s: {what or pred}")
+
+
 class Agent:
-    def __init__(self, station: FakeStation, client: OcppClient) -> None:
+    """A real ChargingStation on the simulator board, with the OCPP client."""
+
+    def __init__(self, station: ChargingStation, plant: Plant, client: OcppClient) -> None:
         self.station = station
+        self.plant = plant
         self.client = client
+
+    async def status(self, cid: int, *wanted: str, within: float = 10) -> None:
+        await until(lambda: self.station.view(cid).status in wanted, within)
+
+    async def plug(self, cid: int) -> None:
+        self.plant.plug(cid)
+        await self.status(cid, "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE")
+
+    async def unplug(self, cid: int) -> None:
+        self.plant.unplug(cid)
+        await self.status(cid, "Available", "Finishing")
+
+    async def transaction(self, cid: int, within: float = 10) -> int:
+        await until(lambda: self.station.view(cid).transaction is not None, within)
+        return int(self.station.view(cid).transaction.id)
+
+    def sample(self, cid: int, energy_wh: float, ts: float) -> None:
+        """A meter sample as the core publishes it (a controlled clock for MeterValues)."""
+        view = self.station.view(cid)
+        tx = view.transaction
+        reading = MeterReading(
+            (230.0, 230.0, 230.0), (16.0, 16.0, 16.0), (3680.0, 3680.0, 3680.0), energy_wh, ts
+        )
+        self.station.bus.publish(MeterSample(cid, reading, tx.id if tx else None, 16.0))
 
     async def accepted(self, within: float = 10) -> None:
         await asyncio.wait_for(self.client.connected.wait(), within)
@@ -74,13 +122,14 @@ async def agent_factory(tmp_path: Path) -> AsyncIterator[AgentFactory]:
         data_dir: Path | None = None,
         **ocpp: Any,
     ) -> Agent:
-        config = make_config(url, data_dir or tmp_path, **ocpp)
+        config = make_config(url, data_dir or tmp_path, connectors=connectors, **ocpp)
         store = await Store.open(config.data_dir)
-        station = FakeStation(config, store, connectors)
-        await station.authorizer.load()
-        client = OcppClient(station, config)  # type: ignore[arg-type]
-        agent = Agent(station, client)
+        board, plant = build_board(config)
+        station = ChargingStation(config, store, board, EventBus())
+        client = OcppClient(station, config)
+        agent = Agent(station, plant, client)
         agents.append((agent, store))
+        await station.start()
         if settings:
             await client.settings.load()
             for k, v in settings.items():
@@ -97,4 +146,5 @@ async def agent_factory(tmp_path: Path) -> AsyncIterator[AgentFactory]:
             for t in asyncio.all_tasks():
                 t.print_stack()
             raise
+        await agent.station.stop()
         await store.close()

@@ -99,7 +99,7 @@ async def test_remote_start_after_plug_in_then_remote_stop(
     agent = await agent_factory(csms.url)
     await agent.accepted()
     st = agent.station
-    await st.plug(1)
+    await agent.plug(1)
     res = await csms.call(call.RemoteStartTransaction(id_tag="TAG1", connector_id=1))
     assert res.status == "Accepted"
     await csms.wait_for("Authorize")  # AuthorizeRemoteTxRequests defaults to true
@@ -120,7 +120,7 @@ async def test_remote_start_before_plug_in(csms: Csms, agent_factory: AgentFacto
     res = await csms.call(call.RemoteStartTransaction(id_tag="TAG2"))
     assert res.status == "Accepted"
     assert not csms.calls("StartTransaction")
-    await agent.station.plug(1)
+    await agent.plug(1)
     start = (await csms.wait_for("StartTransaction"))[0]
     assert start.payload["idTag"] == "TAG2"
     assert not csms.calls("Authorize")
@@ -131,7 +131,7 @@ async def test_remote_start_rejected_on_busy_connector(
 ) -> None:
     agent = await agent_factory(csms.url)
     await agent.accepted()
-    await agent.station.plug(1)
+    await agent.plug(1)
     await agent.station.remote_start("X", 1)
     res = await csms.call(call.RemoteStartTransaction(id_tag="TAG1", connector_id=1))
     assert res.status == "Rejected"
@@ -154,7 +154,7 @@ async def charging(csms: Csms, agent_factory: AgentFactory) -> Agent:
     """An accepted agent with a transaction running on connector 1."""
     agent = await agent_factory(csms.url)
     await agent.accepted()
-    await agent.station.plug(1)
+    await agent.plug(1)
     await agent.station.remote_start("T", 1)
     await csms.wait_for("StartTransaction")
     return agent
@@ -204,14 +204,14 @@ async def test_meter_values_sampled_with_configured_measurands(
     )
     await agent.accepted()
     st = agent.station
-    await st.plug(1)
+    await agent.plug(1)
     await st.remote_start("T", 1)
     await csms.wait_for("StartTransaction")
     import time
 
     t0 = time.time()
     for i in range(4):
-        st.sample(1, 100, ts=t0 + 0.6 * (i + 1))
+        agent.sample(1, 1000 + 100 * i, ts=t0 + 0.6 * (i + 1))
     mv = await csms.wait_for("MeterValues", 2)
     assert all(m.payload["transactionId"] == 1001 for m in mv)
     values = mv[0].payload["meterValue"][0]["sampledValue"]
@@ -225,7 +225,6 @@ async def test_meter_values_sampled_with_configured_measurands(
 async def test_clock_aligned_meter_values(csms: Csms, agent_factory: AgentFactory) -> None:
     agent = await agent_factory(csms.url, settings={"ClockAlignedDataInterval": "1"})
     await agent.accepted()
-    agent.station.sample(1, 10)
     mv = await csms.wait_for("MeterValues", within=5)
     assert mv[0].payload["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock"
     assert "transactionId" not in mv[0].payload
@@ -234,7 +233,6 @@ async def test_clock_aligned_meter_values(csms: Csms, agent_factory: AgentFactor
 async def test_trigger_message(csms: Csms, agent_factory: AgentFactory) -> None:
     agent = await agent_factory(csms.url)
     await agent.accepted()
-    agent.station.sample(1, 10)
     for message in ("Heartbeat", "StatusNotification", "MeterValues", "BootNotification"):
         before = len(csms.calls(message))
         res = await csms.call(call.TriggerMessage(requested_message=message, connector_id=1))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ncpa.ocpp.outbox import METER, START, STOP, Outbox
 from ncpa.store import Store
-from tests.ocpp.conftest import AgentFactory
+from tests.ocpp.conftest import Agent, AgentFactory
 from tests.ocpp.csms import Csms, Quirks
 
 
@@ -20,18 +20,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def run_session(agent, samples: int = 3) -> None:  # type: ignore[no-untyped-def]
+async def run_session(agent: Agent, samples: int = 3) -> None:
     st = agent.station
-    await st.plug(1)
+    await agent.plug(1)
     await st.remote_start("TAG", 1)
     t0 = time.time()
     for i in range(samples):
-        st.sample(1, 500, ts=t0 + 61 * (i + 1))
-    await st.unplug(1)
+        agent.sample(1, 2000 + 500 * i, ts=t0 + 61 * (i + 1))
+    await agent.unplug(1)
     await agent.client.recorder.flush()
 
 
-async def drained(agent) -> None:  # type: ignore[no-untyped-def]
+async def drained(agent: Agent) -> None:
     for _ in range(200):
         if not await agent.client.outbox.depth():
             return
@@ -135,7 +135,7 @@ async def test_schema_invalid_call_result_is_a_failed_call(
     csms = await csms_factory(Quirks(invalid_answer={"StartTransaction"}))
     agent = await agent_factory(
         csms.url,
-        settings={"TransactionMessageAttempts": "3", "TransactionMessageRetryInterval": "0"},
+        settings={"TransactionMessageAttempts": "3", "TransactionMessageRetryInterval": "1"},
     )
     await agent.accepted()
     await run_session(agent, samples=0)
