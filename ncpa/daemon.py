@@ -121,6 +121,10 @@ class Daemon:
             from simulator.control import ControlServer
 
             components.append(ControlServer(plant, cfg.sim.port, agent_view(station)))
+        if cfg.ocpp.csms_url:  # OCPP client (issue 3; guarded wiring added by the ocpp helper)
+            from ncpa.ocpp.client import OcppClient
+
+            components.append(OcppClient(station, cfg))
         tasks: list[asyncio.Task[None]] = []
         try:
             await station.start()

@@ -98,7 +98,6 @@ async def test_remote_start_after_plug_in_then_remote_stop(
 ) -> None:
     agent = await agent_factory(csms.url)
     await agent.accepted()
-    st = agent.station
     await agent.plug(1)
     res = await csms.call(call.RemoteStartTransaction(id_tag="TAG1", connector_id=1))
     assert res.status == "Accepted"

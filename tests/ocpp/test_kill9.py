@@ -1,0 +1,106 @@
+"""kill -9 of the agent (the real daemon, `ncpa run --sim`) with messages queued."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.ocpp.conftest import until
+from tests.ocpp.csms import Csms, Quirks
+from tests.ocpp.test_outbox import free_port
+
+CONFIG = """
+[station]
+id = "CP1"
+[charging]
+authentication_mode = "PLUGNCHARGE"
+meter_interval = 0.25
+"""
+
+
+def spawn(tmp: Path, csms_port: int, sim_port: int) -> subprocess.Popen[bytes]:
+    (tmp / "ncpa.toml").write_text(CONFIG)
+    cmd = [
+        sys.executable, "-m", "ncpa", "run", "--sim",
+        "--config", str(tmp / "ncpa.toml"),
+        "--data-dir", str(tmp / "data"),
+        "--csms-url", f"ws://127.0.0.1:{csms_port}/ocpp",
+        "--ocpp-version", "1.6",
+        "--sim-port", str(sim_port),
+    ]  # fmt: skip
+    log = open(tmp / "agent.log", "ab")  # noqa: SIM115  # closed with the process
+    return subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
+
+
+async def sim(http: aiohttp.ClientSession, port: int, method: str, path: str) -> Any:
+    async with http.request(method, f"http://127.0.0.1:{port}{path}") as r:
+        return await r.json()
+
+
+async def agent_view(http: aiohttp.ClientSession, port: int) -> dict[str, Any] | None:
+    try:
+        return await sim(http, port, "GET", "/sim/agent")  # type: ignore[no-any-return]
+    except aiohttp.ClientError:
+        return None
+
+
+def outbox_rows(tmp: Path) -> list[str]:
+    conn = sqlite3.connect(tmp / "data" / "ncpa.sqlite3")
+    try:
+        return [r[0] for r in conn.execute("SELECT kind FROM ocpp_outbox ORDER BY seq")]
+    finally:
+        conn.close()
+
+
+async def test_kill_9_with_queued_messages_then_delivery_after_restart(tmp_path: Path) -> None:
+    csms_port, sim_port = free_port(), free_port()
+    proc = spawn(tmp_path, csms_port, sim_port)
+    try:
+        async with aiohttp.ClientSession() as http:
+            views: list[dict[str, Any] | None] = [None]
+
+            async def poll() -> None:
+                views[0] = await agent_view(http, sim_port)
+
+            async def wait_view(pred: Any, what: str) -> None:
+                for _ in range(300):
+                    await poll()
+                    if views[0] is not None and pred(views[0]):
+                        return
+                    await asyncio.sleep(0.05)
+                raise AssertionError(f"agent never reached: {what}")
+
+            await wait_view(lambda v: True, "up")
+            await sim(http, sim_port, "POST", "/sim/connectors/1/plug")
+            await wait_view(lambda v: v["connectors"][0]["transaction"], "transaction")
+            await sim(http, sim_port, "POST", "/sim/connectors/1/unplug")
+            await wait_view(
+                lambda v: v["recent_transactions"] and v["recent_transactions"][0]["stop_ts"],
+                "stopped",
+            )
+        await until(lambda: outbox_rows(tmp_path) == ["start", "stop"], 10, "queued")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        csms = await Csms(Quirks()).start(csms_port)
+        proc = spawn(tmp_path, csms_port, sim_port)
+        try:
+            await csms.wait_for("StopTransaction", within=30)
+            tx = [m for m in csms.received if m.action.endswith("Transaction")]
+            assert [m.action for m in tx] == ["StartTransaction", "StopTransaction"]
+            assert all(n == 1 for n in Counter(m.unique_id for m in tx).values())
+            assert tx[1].payload["transactionId"] == 1001
+        finally:
+            await csms.stop()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            await asyncio.to_thread(proc.wait, 10)
