@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ncpa.charging.authorization import AuthResult
 from ncpa.log import get_logger
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import parse_time_or_none
@@ -25,19 +26,6 @@ from ncpa.store import Store, WhitelistEntry
 log = get_logger(__name__)
 
 CACHE_MAX = 1000  # entries; the oldest are evicted
-
-
-@dataclass(frozen=True, slots=True)
-class AuthAnswer:
-    """Same fields as ncpa.charging.authorization.AuthResult."""
-
-    status: str
-    parent_id_tag: str | None = None
-    source: str = ""
-
-    @property
-    def accepted(self) -> bool:
-        return self.status == "Accepted"
 
 
 @dataclass(frozen=True)
@@ -124,7 +112,7 @@ class RemoteAuthorization:
         if self.settings.get_bool("AuthorizationCacheEnabled"):
             await self.cache.put(id_tag, info)
 
-    async def __call__(self, id_tag: str) -> AuthAnswer | None:
+    async def __call__(self, id_tag: str) -> AuthResult | None:
         now = time.time()
         use_cache = self.settings.get_bool("AuthorizationCacheEnabled")
         cached = await self.cache.get(id_tag) if use_cache else None
@@ -133,16 +121,16 @@ class RemoteAuthorization:
             and self.settings.get_bool("LocalPreAuthorize")
             and cached.effective_status(now) == "Accepted"
         ):
-            return AuthAnswer("Accepted", cached.parent_id_tag, "cache")
+            return AuthResult("Accepted", cached.parent_id_tag, "cache")
         info = await self.ask(id_tag)
         if info is not None:
             await self.remember(id_tag, info)
-            return AuthAnswer(str(info.get("status")), info.get("parent_id_tag"), "csms")
+            return AuthResult(str(info.get("status")), info.get("parent_id_tag"), "csms")
         # offline from here
         if cached is not None and self.settings.get_bool("LocalAuthorizeOffline"):
-            return AuthAnswer(cached.effective_status(now), cached.parent_id_tag, "cache")
+            return AuthResult(cached.effective_status(now), cached.parent_id_tag, "cache")
         unknown = cached is None and await self.local_card(id_tag) is None
         if unknown and self.settings.get_bool("AllowOfflineTxForUnknownId"):
             log.info("ocpp.authorize.offline_unknown_accepted", id_tag=id_tag)
-            return AuthAnswer("Accepted", None, "offline")
+            return AuthResult("Accepted", None, "offline")
         return None

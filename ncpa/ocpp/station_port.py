@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ncpa.charging.authorization import AuthResult, RemoteAuthorize
 from ncpa.config import Config
 from ncpa.energy.limits import CurrentLimits
 from ncpa.events import EventBus
@@ -18,9 +19,9 @@ from ncpa.store import Store, WhitelistEntry
 
 class AuthorizerPort(Protocol):
     local_pre_authorize: bool
-    remote: Any  # Callable[[str], Awaitable[AuthResult | None]] | None
+    remote: RemoteAuthorize | None
 
-    async def authorize(self, id_tag: str) -> Any: ...  # AuthResult
+    async def authorize(self, id_tag: str) -> AuthResult: ...
 
     async def cards(self) -> list[WhitelistEntry]: ...
     async def card(self, token: str) -> WhitelistEntry | None: ...

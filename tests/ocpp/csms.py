@@ -50,6 +50,7 @@ class Quirks:
     close_1008: bool = False  # accept the upgrade, then close with 1008
     basic_auth: tuple[str, str] | None = None
     subprotocols: list[str] = field(default_factory=lambda: ["ocpp1.6"])
+    pick_client_first: bool = False  # pick the first of the client's list (else the server's)
     id_tag_status: Callable[[str], str] = lambda _tag: "Accepted"
     current_time: Callable[[], str] = now_iso
 
@@ -178,6 +179,7 @@ class Csms:
             subprotocols=self.quirks.subprotocols,  # type: ignore[arg-type]
             process_request=self._process_request,
             ssl=self.ssl,
+            select_subprotocol=self._select if self.quirks.pick_client_first else None,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -189,6 +191,9 @@ class Csms:
             self._server = None
         self.side = None
         self.connected.clear()
+
+    def _select(self, _conn: ServerConnection, offered: Any) -> Any:
+        return next((p for p in offered if p in self.quirks.subprotocols), None)
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         self.handshakes += 1
