@@ -19,6 +19,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
+from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
 from ncpa.events import StatusChanged
 from ncpa.log import get_logger
@@ -30,7 +31,7 @@ from ncpa.ocpp.options import OcppOptions, parse_options
 from ncpa.ocpp.outbox import START, Item, Outbox
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
-from ncpa.ocpp.station_port import StationPort
+from ncpa.ocpp.smart_charging import SmartCharging
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.transactions import TransactionRecorder
 
@@ -42,7 +43,7 @@ class NotConnected(Exception):
 
 
 class OcppClient:
-    def __init__(self, station: StationPort, config: Config) -> None:
+    def __init__(self, station: ChargingStation, config: Config) -> None:
         self.station = station
         self.config = config
         self.options: OcppOptions = parse_options(config)
@@ -53,6 +54,9 @@ class OcppClient:
         self.auth = RemoteAuthorization(
             self.settings, self.cache, self._ask_csms, station.authorizer.card
         )
+        self.smart = SmartCharging(station, self.outbox)
+        if not self.smart.available:
+            self.settings.without_profile("SmartCharging")
         self.session: Session | None = None
         # called for Reset (kind "Soft"/"Hard") after the sessions are stopped; the daemon
         # sets it to restart the process. Without it the client reconnects and boots again.
@@ -77,6 +81,7 @@ class OcppClient:
         self.settings.on_change(self._setting_changed)
         await self.outbox.open()
         await self.cache.open()
+        await self.smart.start()
         self.recorder.attach()
         await self.recorder.reconcile()
         authorizer = self.station.authorizer
@@ -101,6 +106,7 @@ class OcppClient:
             await asyncio.wait_for(self.recorder.flush(), 5)
         await cancel_all(*self._tasks)
         self._tasks = []
+        await self.smart.stop()
         log.info("ocpp.stopped")
 
     # -- connection loop ---------------------------------------------------------------
@@ -299,10 +305,11 @@ class OcppClient:
     async def remote_start_profile(
         self, id_tag: str, connector_id: int | None, profile: dict[str, Any]
     ) -> None:
-        log.warning("ocpp.remote_start.profile_ignored", id_tag=id_tag)
+        within = float(self.settings.get_int("ConnectionTimeOut") or 60)
+        await self.smart.after_remote_start(connector_id, profile, within)
 
     def smart_charging_available(self) -> bool:
-        return False
+        return self.smart.available
 
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"

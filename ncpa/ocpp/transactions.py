@@ -12,12 +12,12 @@ import asyncio
 import time
 from typing import Any
 
+from ncpa.charging.station import ChargingStation
 from ncpa.events import MeterSample, TransactionStarted, TransactionStopped
 from ncpa.log import get_logger
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.outbox import METER, START, STOP, Outbox
 from ncpa.ocpp.settings import OcppSettings
-from ncpa.ocpp.station_port import StationPort
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.store import TransactionRecord
 
@@ -27,7 +27,7 @@ WATERMARK = "ocpp.tx_watermark"  # store setting: transactions up to this id pre
 
 
 class TransactionRecorder:
-    def __init__(self, station: StationPort, settings: OcppSettings, outbox: Outbox) -> None:
+    def __init__(self, station: ChargingStation, settings: OcppSettings, outbox: Outbox) -> None:
         self.station = station
         self.settings = settings
         self.outbox = outbox

@@ -14,6 +14,7 @@ from ncpa.ocpp.v16.core import CoreHandlers
 from ncpa.ocpp.v16.local_list import LocalListHandlers
 from ncpa.ocpp.v16.remote_trigger import TriggerHandlers
 from ncpa.ocpp.v16.reservation import ReservationHandlers
+from ncpa.ocpp.v16.smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
     from ncpa.ocpp.client import OcppClient
@@ -26,6 +27,7 @@ class ChargePoint(
     LocalListHandlers,
     ReservationHandlers,
     TriggerHandlers,
+    SmartChargingHandlers,
     _LibChargePoint,  # type: ignore[misc]  # the ocpp library is untyped
 ):
     def __init__(self, client: OcppClient, ws: ClientConnection) -> None:

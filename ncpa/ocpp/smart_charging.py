@@ -1,0 +1,146 @@
+"""SmartCharging for the OCPP client, over the profile engine (ncpa.energy.charging_profiles).
+
+The engine stacks the profiles and computes the composite schedule; CsmsLimitSource
+keeps the limit source "csms" equal to it. This module turns OCPP payloads into
+engine calls and answers. If the engine is not in this build, SmartCharging is
+not offered (SetChargingProfile answers Rejected, GetCompositeSchedule Rejected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ncpa.charging.station import ChargingStation
+from ncpa.log import get_logger
+from ncpa.ocpp.outbox import Outbox
+from ncpa.ocpp.profile_payload import profile_from_payload, schedule_to_payload
+from ncpa.ocpp.timeutil import fmt_time
+
+log = get_logger(__name__)
+
+try:
+    from ncpa.energy.charging_profiles import (  # type: ignore[import-not-found,unused-ignore]
+        ChargingProfiles,
+        ProfileError,
+    )
+    from ncpa.energy.csms_limit import (  # type: ignore[import-not-found,unused-ignore]
+        CsmsLimitSource,
+        mains_voltage,
+    )
+
+    ENGINE = True
+except ImportError:  # pragma: no cover - depends on the build
+    ENGINE = False
+
+
+class SmartCharging:
+    def __init__(self, station: ChargingStation, outbox: Outbox) -> None:
+        self.station = station
+        self.outbox = outbox
+        self.profiles: Any = None
+        self.source: Any = None
+        if ENGINE:
+            self.profiles = ChargingProfiles(station.store)
+            self.source = CsmsLimitSource(station, self.profiles)
+
+    @property
+    def available(self) -> bool:
+        return self.profiles is not None
+
+    async def start(self) -> None:
+        if self.available:
+            await self.profiles.load()
+            await self.source.start()
+
+    async def stop(self) -> None:
+        if self.available:
+            await self.source.stop()
+
+    async def _local_ids(self) -> dict[str, int]:
+        """CSMS transaction id (as text) -> local id, for the open transactions."""
+        out: dict[str, int] = {}
+        for view in self.station.views():
+            tx = view.transaction
+            if tx is not None:
+                remote = await self.outbox.remote_id(tx.id)
+                if remote is not None:
+                    out[str(remote)] = tx.id
+        return out
+
+    async def set_profile(self, connector_id: int, payload: Mapping[str, Any]) -> str:
+        if not self.available:
+            return "NotSupported"
+        if connector_id != 0 and connector_id not in self.station.connector_ids:
+            return "Rejected"
+        try:
+            profile = profile_from_payload(connector_id, payload, await self._local_ids())
+            await self.profiles.install(profile, self.source.open_transactions)
+        except (ProfileError, KeyError, TypeError, ValueError) as e:
+            log.warning("ocpp.profile.rejected", connector=connector_id, reason=str(e))
+            return "Rejected"
+        self.source.refresh()
+        return "Accepted"
+
+    async def clear(
+        self,
+        id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> str:
+        if not self.available:
+            return "Unknown"
+        removed = await self.profiles.clear(id, connector_id, purpose, stack_level)
+        self.source.refresh()
+        return "Accepted" if removed else "Unknown"
+
+    def composite(
+        self, connector_id: int, duration: int, unit: str | None
+    ) -> dict[str, Any] | None:
+        """GetCompositeSchedule.conf fields, or None (Rejected)."""
+        if not self.available:
+            return None
+        if connector_id != 0 and connector_id not in self.station.connector_ids:
+            return None
+        now = time.time()
+        cid = connector_id or self.station.connector_ids[0]
+        view = self.station.view(cid)
+        tx = view.transaction if connector_id else None
+        try:
+            schedule = self.profiles.composite(
+                connector_id,
+                now,
+                duration,
+                unit or "A",
+                tx.start_ts if tx is not None else None,
+                mains_voltage(view.last_reading),
+                self.station.config.station.phases,
+                default_limit=self.station.config.station.absolute_max_current,
+            )
+        except ProfileError as e:
+            log.warning("ocpp.composite.rejected", reason=str(e))
+            return None
+        return {
+            "connector_id": connector_id,
+            "schedule_start": fmt_time(now),
+            "charging_schedule": schedule_to_payload(schedule),
+        }
+
+    async def after_remote_start(
+        self, connector_id: int | None, payload: Mapping[str, Any], within: float
+    ) -> None:
+        """The TxProfile of a RemoteStartTransaction, once its transaction has started."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        cids = [connector_id] if connector_id else self.station.connector_ids
+        while loop.time() < deadline:
+            for cid in cids:
+                if self.station.view(cid).transaction is not None:
+                    status = await self.set_profile(cid, payload)
+                    log.info("ocpp.remote_start.profile", connector=cid, status=status)
+                    return
+            await asyncio.sleep(0.2)
+        log.warning("ocpp.remote_start.profile_dropped", reason="no transaction started")
