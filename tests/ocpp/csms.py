@@ -12,7 +12,7 @@ import asyncio
 import base64
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -53,6 +53,12 @@ class Quirks:
     pick_client_first: bool = False  # pick the first of the client's list (else the server's)
     id_tag_status: Callable[[str], str] = lambda _tag: "Accepted"
     current_time: Callable[[], str] = now_iso
+    prefix: str = "/ocpp"  # URL path before /{charge point id}
+    known_ids: set[str] | None = None  # None: every charge point is known
+    unknown_id: str = "accept"  # boot_rejected | http_412 | close_1008 | accept
+    meter_needs_tx: bool = False  # MeterValues without transactionId -> CallError
+    # called (as a task) after the CSMS has answered a call of the charge point
+    after: Callable[[CsmsSide, Msg], Awaitable[None]] | None = None
 
 
 class CsmsSide(LibChargePoint):  # type: ignore[misc]
@@ -76,15 +82,22 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
             if action in q.invalid_answer:
                 await self._connection.send(json.dumps([3, msg[1], {"error": "unknown"}]))
                 return
-            if action in q.error_answer:
+            no_tx = action == "MeterValues" and "transactionId" not in msg[3]
+            if action in q.error_answer or (q.meter_needs_tx and no_tx):
                 await self._connection.send(json.dumps([4, msg[1], "InternalError", "no", {}]))
                 return
         await super().route_message(raw_msg)
+        if msg[0] == 2 and q.after is not None:
+            task = asyncio.create_task(q.after(self, self.csms.received[-1]))
+            self.csms.tasks.add(task)
+            task.add_done_callback(self.csms.tasks.discard)
 
     @on("BootNotification")
     def on_boot(self, **_: Any) -> call_result.BootNotification:
         q = self.csms.quirks
         status = q.boot.pop(0) if q.boot else "Accepted"
+        if q.known_ids is not None and self.id not in q.known_ids:
+            status = "Rejected"
         return call_result.BootNotification(
             current_time=q.current_time(), interval=q.boot_interval, status=status
         )
@@ -158,6 +171,7 @@ class Csms:
         self.connections = 0
         self.handshakes = 0
         self.csrs: list[str] = []
+        self.tasks: set[asyncio.Task[None]] = set()
         self.side: CsmsSide | None = None
         self.connected = asyncio.Event()
         self.paths: list[str] = []
@@ -169,7 +183,7 @@ class Csms:
     def url(self) -> str:
         scheme = "wss" if self.ssl else "ws"
         host = "localhost" if self.ssl else "127.0.0.1"
-        return f"{scheme}://{host}:{self.port}/ocpp"
+        return f"{scheme}://{host}:{self.port}{self.quirks.prefix}"
 
     async def start(self, port: int = 0) -> Csms:
         self._server = await serve(
@@ -203,6 +217,12 @@ class Csms:
         q = self.quirks
         if q.http_status is not None:
             return conn.respond(HTTPStatus(q.http_status), "refused\n")
+        prefix, _, cp_id = request.path.rpartition("/")
+        if prefix != q.prefix:
+            return conn.respond(HTTPStatus.NOT_FOUND, "no such path\n")
+        unknown = q.known_ids is not None and cp_id not in q.known_ids
+        if unknown and q.unknown_id == "http_412":
+            return conn.respond(HTTPStatus.PRECONDITION_FAILED, "unknown charge point\n")
         if q.basic_auth is not None:
             user, password = q.basic_auth
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -211,11 +231,13 @@ class Csms:
         return None
 
     async def _handler(self, ws: ServerConnection) -> None:
-        if self.quirks.close_1008:
+        q = self.quirks
+        cp_id = ws.request.path.rsplit("/", 1)[-1] if ws.request else "?"
+        unknown = q.known_ids is not None and cp_id not in q.known_ids
+        if q.close_1008 or (unknown and q.unknown_id == "close_1008"):
             await ws.close(1008, "unknown charge point")
             return
         self.connections += 1
-        cp_id = ws.request.path.rsplit("/", 1)[-1] if ws.request else "?"
         side = CsmsSide(self, cp_id, ws)
         self.side = side
         self.connected.set()
