@@ -51,7 +51,7 @@ def go_csms() -> Quirks:
             limit = 16 if msg.action == "StartTransaction" else 32
             await side.call(
                 call.SetChargingProfile(
-                    connector_id=msg.payload["connectorId"] if "connectorId" in msg.payload else 1,
+                    connector_id=msg.payload.get("connectorId", 1),
                     cs_charging_profiles=_amps_profile(1, limit),
                 )
             )
@@ -111,7 +111,7 @@ def cloud_gateway() -> Quirks:
             "SecurityEventNotification",
             "FirmwareStatusNotification",
             "DiagnosticsStatusNotification",
-        },  # fmt: skip
+        },
         current_time=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
         known_ids={"CP1"},
         unknown_id="close_1008",
