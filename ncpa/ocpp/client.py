@@ -25,10 +25,14 @@ from ncpa.events import StatusChanged
 from ncpa.log import get_logger
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
 from ncpa.ocpp.backoff import Backoff
+from ncpa.ocpp.certificates import CertificateStore
 from ncpa.ocpp.connection import SUBPROTOCOLS, SUPPORTED, ConnectError, Target, open_connection
+from ncpa.ocpp.diagnostics import Diagnostics
+from ncpa.ocpp.firmware import FirmwareManager
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
 from ncpa.ocpp.outbox import START, Item, Outbox
+from ncpa.ocpp.security_log import SecurityLog
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.smart_charging import SmartCharging
@@ -36,6 +40,8 @@ from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.transactions import TransactionRecorder
 
 log = get_logger(__name__)
+
+CSMS_ROOT = "CentralSystemRootCertificate"
 
 
 class NotConnected(Exception):
@@ -55,6 +61,14 @@ class OcppClient:
             self.settings, self.cache, self._ask_csms, station.authorizer.card
         )
         self.smart = SmartCharging(station, self.outbox)
+        base = self.options.data_dir / "ocpp"
+        self.certs = CertificateStore(
+            base / "certs", self.settings.get_int("CertificateStoreMaxLength")
+        )
+        self.security = SecurityLog(station.store)
+        self.security.sender = self._send_security_event
+        self.firmware = FirmwareManager(self, base / "firmware")
+        self.diagnostics = Diagnostics(self, base / "diagnostics")
         if not self.smart.available:
             self.settings.without_profile("SmartCharging")
         self.session: Session | None = None
@@ -69,6 +83,8 @@ class OcppClient:
         self._status: asyncio.Queue[StatusChanged] = asyncio.Queue()
         self._unsubscribe: Callable[[], None] | None = None
         self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
+        self._last_failure = ""
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -81,6 +97,7 @@ class OcppClient:
         self.settings.on_change(self._setting_changed)
         await self.outbox.open()
         await self.cache.open()
+        await self.security.open()
         await self.smart.start()
         self.recorder.attach()
         await self.recorder.reconcile()
@@ -94,6 +111,7 @@ class OcppClient:
             asyncio.create_task(self._run(), name="ocpp-connection"),
         ]
         log.info("ocpp.started", url=self.options.url, version=self.options.version)
+        await self.security.event("StartupOfTheDevice")
 
     async def stop(self) -> None:
         if self._unsubscribe:
@@ -106,6 +124,7 @@ class OcppClient:
             await asyncio.wait_for(self.recorder.flush(), 5)
         await cancel_all(*self._tasks)
         self._tasks = []
+        await self.firmware.stop()
         await self.smart.stop()
         log.info("ocpp.stopped")
 
@@ -121,9 +140,9 @@ class OcppClient:
             security_profile=s.get_int("SecurityProfile"),
             charge_point_id=o.charge_point_id,
             authorization_key=s.get("AuthorizationKey"),
-            ca_file=o.ca_file,
-            client_cert=o.client_cert,
-            client_key=o.client_key,
+            ca_files=[f for f in [o.ca_file] if f] + self.certs.root_files(CSMS_ROOT),
+            client_cert=str(self.certs.cp_cert) if self.certs.cp_cert.exists() else o.client_cert,
+            client_key=str(self.certs.cp_key) if self.certs.cp_key.exists() else o.client_key,
             ping_interval=float(s.get_int("WebSocketPingInterval")) or None,
         )
 
@@ -135,8 +154,10 @@ class OcppClient:
             except ConnectError as e:
                 delay = self._backoff.next()
                 log.warning("ocpp.connect.failed", reason=e.reason, retry_in=round(delay, 2))
+                await self._connect_security_event(e)
                 await asyncio.sleep(delay)
                 continue
+            self._last_failure = ""
             if ws.subprotocol not in SUPPORTED:
                 # no 2.0.1 adapter yet: say so, and offer only 1.6 from now on
                 log.error("ocpp.subprotocol.unsupported", picked=ws.subprotocol, next="ocpp1.6")
@@ -169,6 +190,47 @@ class OcppClient:
         self.connected.set()
         for cid in [0, *self.station.connector_ids]:
             await self.send_status(cid)
+        await self.security.flush()  # events recorded while offline
+
+    # -- security ------------------------------------------------------------------------
+
+    async def _send_security_event(self, kind: str, timestamp: str, info: str) -> bool:
+        payload = call.SecurityEventNotification(
+            type=kind, timestamp=timestamp, tech_info=info or None
+        )
+        return await self.try_send(payload) is not None
+
+    async def _connect_security_event(self, e: ConnectError) -> None:
+        """One security event per kind of failure (not one per retry)."""
+        kind = ""
+        if e.status == 401:
+            kind = "FailedToAuthenticateAtCentralSystem"
+        elif "CERTIFICATE_VERIFY_FAILED" in e.reason:
+            kind = "InvalidCentralSystemCertificate"
+        elif "TLSV1_ALERT" in e.reason or "BAD_CERTIFICATE" in e.reason:
+            kind = "InvalidChargePointCertificate"
+        if kind and kind != self._last_failure:
+            await self.security.event(kind, e.reason)
+        self._last_failure = kind
+
+    def uses_installed_csms_root(self) -> bool:
+        """True when the TLS connection relies on an installed CSMS root only."""
+        return self.settings.get_int("SecurityProfile") >= 2 and not self.options.ca_file
+
+    async def sign_certificate(self) -> None:
+        """SignCertificate with a CSR for a new key (ExtendedTriggerMessage, or renewal)."""
+        st = self.station.config.station
+        csr = await asyncio.to_thread(
+            self.certs.make_csr, st.serial, self.settings.get("CpoName") or st.vendor
+        )
+        res = await self.try_send(call.SignCertificate(csr=csr))
+        log.info("ocpp.sign_certificate", status=res.status if res else None)
+
+    async def certificate_installed(self) -> None:
+        """A new charge point certificate: use it from the next connection (profile 3)."""
+        await self.security.event("ReconfigurationOfSecurityParameters", "charge point certificate")
+        if self.settings.get_int("SecurityProfile") == 3:
+            self.reconnect()
 
     # -- sending -----------------------------------------------------------------------
 
@@ -314,6 +376,7 @@ class OcppClient:
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"
         log.warning("ocpp.reset", type=kind)
+        await self.security.event("ResetOrReboot", f"{kind} reset by the CSMS")
         await self.station.shutdown_sessions(reason)
         await self.recorder.flush()
         if self.on_reset is not None:
@@ -342,7 +405,15 @@ class OcppClient:
             await self.trigger_extra(message)
 
     async def trigger_extra(self, message: str) -> None:
-        log.info("ocpp.trigger.unhandled", message=message)
+        if message == "FirmwareStatusNotification":
+            await self.firmware.trigger()
+        elif message == "DiagnosticsStatusNotification":
+            await self.diagnostics.notify(self.diagnostics.status)
+        elif message == "LogStatusNotification":
+            d = self.diagnostics
+            await d.notify_log(d.log_status, d.log_request or 0)
+        elif message == "SignChargePointCertificate":
+            await self.sign_certificate()
 
     # -- settings ------------------------------------------------------------------------
 
@@ -350,9 +421,11 @@ class OcppClient:
         new, current = int(value), self.settings.get_int("SecurityProfile")
         if new < current:
             return "never lower the security profile"
-        if new >= 2 and not (self.options.ca_file and self.options.url.startswith("wss://")):
+        has_root = bool(self.options.ca_file or self.certs.root_files(CSMS_ROOT))
+        if new >= 2 and not (has_root and self.options.url.startswith("wss://")):
             return "profile 2 and 3 need wss:// and a CSMS root certificate"
-        if new == 3 and not (self.options.client_cert and self.options.client_key):
+        has_cert = self.certs.cp_cert.exists() or bool(self.options.client_cert)
+        if new == 3 and not has_cert:
             return "profile 3 needs a charge point certificate"
         if new in (1, 2) and not self.settings.get("AuthorizationKey"):
             return "profile 1 and 2 need an AuthorizationKey"
@@ -366,6 +439,11 @@ class OcppClient:
         elif key in ("SecurityProfile", "AuthorizationKey"):
             # the new credentials apply from the next connection (a short delay first)
             asyncio.get_running_loop().call_later(0.5, self.reconnect)
+            task = asyncio.create_task(
+                self.security.event("ReconfigurationOfSecurityParameters", key)
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
 
 def _version() -> str:

@@ -38,7 +38,7 @@ class Target:
     security_profile: int = 0
     charge_point_id: str = ""
     authorization_key: str = ""
-    ca_file: str = ""
+    ca_files: list[str] = field(default_factory=list)  # pinned CSMS roots
     client_cert: str = ""
     client_key: str = ""
     ping_interval: float | None = 60.0
@@ -57,7 +57,10 @@ def ssl_context(target: Target) -> ssl.SSLContext | None:
     # the CSMS root is pinned: the system store is not trusted for the CSMS
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_verify_locations(cafile=target.ca_file)
+    if not target.ca_files:
+        raise ssl.SSLError("no CSMS root certificate to pin")
+    for ca in target.ca_files:
+        ctx.load_verify_locations(cafile=ca)
     ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED
     if target.security_profile == 3:

@@ -11,9 +11,11 @@ from websockets.asyncio.client import ClientConnection
 
 from ncpa.log import get_logger
 from ncpa.ocpp.v16.core import CoreHandlers
+from ncpa.ocpp.v16.firmware import FirmwareHandlers
 from ncpa.ocpp.v16.local_list import LocalListHandlers
 from ncpa.ocpp.v16.remote_trigger import TriggerHandlers
 from ncpa.ocpp.v16.reservation import ReservationHandlers
+from ncpa.ocpp.v16.security import SecurityHandlers
 from ncpa.ocpp.v16.smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ class ChargePoint(
     ReservationHandlers,
     TriggerHandlers,
     SmartChargingHandlers,
+    FirmwareHandlers,
+    SecurityHandlers,
     _LibChargePoint,  # type: ignore[misc]  # the ocpp library is untyped
 ):
     def __init__(self, client: OcppClient, ws: ClientConnection) -> None:

@@ -1,0 +1,109 @@
+"""GetDiagnostics (FirmwareManagement) and GetLog (security whitepaper): collect, then upload.
+
+A diagnostics file is JSON: the journal of the charging core, the OCPP settings
+(secrets left out), the outbox depth and the security log, within the time window
+asked for. A security log file holds the security log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ocpp.v16 import call
+
+from ncpa.log import get_logger
+from ncpa.ocpp.transfer import upload, with_retries
+
+if TYPE_CHECKING:
+    from ncpa.ocpp.client import OcppClient
+
+log = get_logger(__name__)
+
+
+class Diagnostics:
+    def __init__(self, client: OcppClient, directory: Path) -> None:
+        self.client = client
+        self.dir = directory
+        self.status = "Idle"  # DiagnosticsStatus
+        self.log_status = "Idle"  # UploadLogStatus
+        self.log_request: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def collect(self, kind: str, since: float | None, until: float | None) -> Path:
+        c = self.client
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        name = f"{c.options.charge_point_id}-{kind}-{stamp}.json"
+        lo, hi = since or 0.0, until or 1e12
+        security = await c.security.entries(since, until)
+        data: dict[str, Any] = {"charge_point": c.options.charge_point_id, "security_log": security}
+        if kind == "diagnostics":
+            journal = await c.station.store.journal_entries(limit=10_000)
+            data["journal"] = [e for e in journal if lo <= e["ts"] <= hi]
+            data["configuration"] = c.settings.report()[0]
+            data["outbox"] = await c.outbox.depth()
+        await asyncio.to_thread(self.dir.mkdir, parents=True, exist_ok=True)
+        path = self.dir / name
+        await asyncio.to_thread(path.write_text, json.dumps(data, indent=1, default=str))
+        return path
+
+    # -- GetDiagnostics -------------------------------------------------------------------
+
+    async def start_diagnostics(
+        self, location: str, retries: int, interval: float, since: float | None, until: float | None
+    ) -> str:
+        path = await self.collect("diagnostics", since, until)
+        self._spawn(self._upload_diagnostics(location, path, retries, interval))
+        return path.name
+
+    async def notify(self, status: str) -> None:
+        self.status = status
+        await self.client.try_send(call.DiagnosticsStatusNotification(status=status), True)
+
+    async def _upload_diagnostics(
+        self, location: str, path: Path, retries: int, interval: float
+    ) -> None:
+        await self.notify("Uploading")
+        ok = await with_retries("diagnostics", lambda: upload(location, path), retries, interval)
+        await self.notify("Uploaded" if ok else "UploadFailed")
+        self.status = "Idle"
+
+    # -- GetLog ---------------------------------------------------------------------------
+
+    async def start_log(
+        self,
+        log_type: str,
+        request_id: int,
+        location: str,
+        retries: int,
+        interval: float,
+        since: float | None,
+        until: float | None,
+    ) -> str:
+        kind = "security" if log_type == "SecurityLog" else "diagnostics"
+        path = await self.collect(kind, since, until)
+        self.log_request = request_id
+        self._spawn(self._upload_log(request_id, location, path, retries, interval))
+        return path.name
+
+    async def notify_log(self, status: str, request_id: int) -> None:
+        self.log_status = status
+        await self.client.try_send(
+            call.LogStatusNotification(status=status, request_id=request_id), True
+        )
+
+    async def _upload_log(
+        self, request_id: int, location: str, path: Path, retries: int, interval: float
+    ) -> None:
+        await self.notify_log("Uploading", request_id)
+        ok = await with_retries("log", lambda: upload(location, path), retries, interval)
+        await self.notify_log("Uploaded" if ok else "UploadFailure", request_id)
+        self.log_status = "Idle"

@@ -1,0 +1,144 @@
+"""Firmware updates: UpdateFirmware (FirmwareManagement) and SignedUpdateFirmware (security
+whitepaper): download with retries, signature check, install once no transaction runs.
+
+The image is downloaded to <data_dir>/ocpp/firmware. Installing is the platform's job:
+`installer(path) -> bool` (the daemon may set `OcppClient.firmware_installer`); by
+default the image is staged (<data_dir>/ocpp/firmware/staged names it) for the
+system updater and the update counts as installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from ocpp.v16 import call
+
+from ncpa.log import get_logger
+from ncpa.ocpp.certificates import CertificateError, verify_firmware
+from ncpa.ocpp.tasks import cancel_all
+from ncpa.ocpp.transfer import download, with_retries
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from ncpa.ocpp.client import OcppClient
+
+log = get_logger(__name__)
+
+Installer = Callable[[Path], Awaitable[bool]]
+
+
+class FirmwareManager:
+    def __init__(self, client: OcppClient, directory: Path) -> None:
+        self.client = client
+        self.dir = directory
+        self.status = "Idle"
+        self.request_id: int | None = None  # set for a signed update
+        self.installer: Installer = self.stage
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel_all(self._task)
+
+    async def cancel(self) -> None:
+        await self.stop()
+        self._task = None
+
+    def start(
+        self,
+        location: str,
+        retrieve_ts: float,
+        retries: int,
+        interval: float,
+        signed: tuple[int, x509.Certificate, str] | None = None,
+    ) -> None:
+        """Run the update in the background (it outlives the connection)."""
+        self.request_id = signed[0] if signed else None
+        self._task = asyncio.create_task(
+            self._run(location, retrieve_ts, retries, interval, signed), name="ocpp-firmware"
+        )
+
+    async def notify(self, status: str) -> None:
+        self.status = status
+        log.info("ocpp.firmware.status", status=status, request_id=self.request_id)
+        if self.request_id is not None:
+            payload: object = call.SignedFirmwareStatusNotification(
+                status=status, request_id=self.request_id
+            )
+        else:
+            payload = call.FirmwareStatusNotification(status=status)
+        await self.client.try_send(payload, while_pending=True)
+
+    async def trigger(self) -> None:
+        """TriggerMessage FirmwareStatusNotification: Idle unless an update is under way."""
+        if not self.busy:
+            self.status = "Idle"
+        await self.notify(self.status)
+
+    async def _run(
+        self,
+        location: str,
+        retrieve_ts: float,
+        retries: int,
+        interval: float,
+        signed: tuple[int, x509.Certificate, str] | None,
+    ) -> None:
+        delay = retrieve_ts - time.time()
+        if delay > 0:
+            if signed:
+                await self.notify("DownloadScheduled")
+            await asyncio.sleep(delay)
+        await asyncio.to_thread(self.dir.mkdir, parents=True, exist_ok=True)
+        name = Path(urlparse(location).path).name or "firmware.bin"
+        dest = self.dir / name
+        await self.notify("Downloading")
+
+        async def attempt() -> None:
+            await download(location, dest)
+
+        if not await with_retries("firmware", attempt, retries, interval):
+            await self.notify("DownloadFailed")
+            return
+        await self.notify("Downloaded")
+        if signed is not None:
+            _, cert, signature = signed
+            data = await asyncio.to_thread(dest.read_bytes)
+            try:
+                verify_firmware(cert, data, signature)
+            except CertificateError as e:
+                await self.client.security.event("InvalidFirmwareSignature", str(e))
+                await self.notify("InvalidSignature")
+                return
+            await self.notify("SignatureVerified")
+        await self._wait_for_idle_connectors()
+        await self.notify("Installing")
+        try:
+            ok = await self.installer(dest)
+        except Exception as e:
+            log.error("ocpp.firmware.install_failed", error=repr(e))
+            ok = False
+        if ok:
+            await self.client.security.event("FirmwareUpdated", name)
+        await self.notify("Installed" if ok else "InstallationFailed")
+
+    async def _wait_for_idle_connectors(self) -> None:
+        # never cut a session short for an update: install between transactions
+        for _ in itertools.count():
+            if all(v.transaction is None for v in self.client.station.views()):
+                return
+            await asyncio.sleep(5)
+
+    async def stage(self, image: Path) -> bool:
+        await asyncio.to_thread((self.dir / "staged").write_text, str(image))
+        return True
