@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 Installer = Callable[[Path], Awaitable[bool]]
+# after these the update is over (a triggered notification then says Idle)
+_FINAL = frozenset({"Installed", "InstallationFailed", "DownloadFailed", "InvalidSignature"})
 
 
 class FirmwareManager:
@@ -82,7 +84,7 @@ class FirmwareManager:
 
     async def trigger(self) -> None:
         """TriggerMessage FirmwareStatusNotification: Idle unless an update is under way."""
-        if not self.busy:
+        if not self.busy or self.status in _FINAL:
             self.status = "Idle"
         await self.notify(self.status)
 

@@ -25,7 +25,12 @@ class FirmwareHandlers(Handlers):
         fw = self.client.firmware
         if fw.busy:
             await fw.cancel()  # the newer request wins
-        fw.start(location, parse_time(retrieve_date), retries or 0, retry_interval or 60)
+        fw.start(
+            location,
+            parse_time(retrieve_date),
+            retries if retries is not None else 0,
+            60 if retry_interval is None else retry_interval,
+        )
         return call_result.UpdateFirmware()
 
     @on("SignedUpdateFirmware")
@@ -51,8 +56,8 @@ class FirmwareHandlers(Handlers):
         fw.start(
             firmware["location"],
             parse_time(firmware["retrieve_date_time"]),
-            retries or 0,
-            retry_interval or 60,
+            retries if retries is not None else 0,
+            60 if retry_interval is None else retry_interval,
             signed=(request_id, cert, firmware["signature"]),
         )
         return call_result.SignedUpdateFirmware(status=status)
@@ -69,8 +74,8 @@ class FirmwareHandlers(Handlers):
     ) -> call_result.GetDiagnostics:
         name = await self.client.diagnostics.start_diagnostics(
             location,
-            retries or 0,
-            retry_interval or 60,
+            retries if retries is not None else 0,
+            60 if retry_interval is None else retry_interval,
             parse_time_or_none(start_time),
             parse_time_or_none(stop_time),
         )
@@ -90,8 +95,8 @@ class FirmwareHandlers(Handlers):
             log_type,
             request_id,
             log["remote_location"],
-            retries or 0,
-            retry_interval or 60,
+            retries if retries is not None else 0,
+            60 if retry_interval is None else retry_interval,
             parse_time_or_none(log.get("oldest_timestamp")),
             parse_time_or_none(log.get("latest_timestamp")),
         )
