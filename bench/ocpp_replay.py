@@ -1,0 +1,186 @@
+"""Benchmark: replay rate of queued transaction messages against a loopback CSMS.
+
+    python -m bench.ocpp_replay [--messages 2000] [--runs 3]
+
+A real ChargingStation on the simulator board and the real OcppClient, with the
+CSMS down while a transaction of N messages (StartTransaction, N-2 MeterValues,
+StopTransaction) is queued in the outbox; then a loopback CSMS (the ocpp
+library's central-system side) comes up and the time to drain the outbox is
+measured. OCPP allows one call in flight, so the ceiling is 1 / round-trip time:
+the RTT is measured with Heartbeat calls on the same connection. Prints both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import socket
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibChargePoint
+from ocpp.v16 import call, call_result
+from websockets.asyncio.server import ServerConnection, serve
+
+from ncpa.charging.station import ChargingStation
+from ncpa.config import ChargingConfig, Config, OcppConfig, StationConfig
+from ncpa.events import EventBus
+from ncpa.ocpp.client import OcppClient
+from ncpa.ocpp.outbox import METER, START, STOP
+from ncpa.ocpp.timeutil import fmt_time
+from ncpa.store import Store
+from simulator.board import build_board
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class BenchCsms(LibChargePoint):  # type: ignore[misc]
+    @on("BootNotification")
+    def boot(self, **_: Any) -> call_result.BootNotification:
+        return call_result.BootNotification(current_time=_now(), interval=3600, status="Accepted")
+
+    @on("Heartbeat")
+    def heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=_now())
+
+    @on("StatusNotification")
+    def status(self, **_: Any) -> call_result.StatusNotification:
+        return call_result.StatusNotification()
+
+    @on("SecurityEventNotification")
+    def security(self, **_: Any) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on("StartTransaction")
+    def start_tx(self, **_: Any) -> call_result.StartTransaction:
+        return call_result.StartTransaction(transaction_id=1, id_tag_info={"status": "Accepted"})
+
+    @on("MeterValues")
+    def meter(self, **_: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on("StopTransaction")
+    def stop_tx(self, **_: Any) -> call_result.StopTransaction:
+        return call_result.StopTransaction()
+
+
+async def _handler(ws: ServerConnection) -> None:
+    cp = BenchCsms("bench", ws, response_timeout=30)
+    with contextlib.suppress(Exception):  # the connection closes at the end of a run
+        await cp.start()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _meter(i: int) -> dict[str, Any]:
+    return {
+        "connector_id": 1,
+        "meter_value": [
+            {
+                "timestamp": fmt_time(time.time()),
+                "sampled_value": [
+                    {
+                        "value": str(1000 + i),
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                        "context": "Sample.Periodic",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+async def one_run(messages: int, data_dir: Path) -> tuple[float, float]:
+    """(messages per second while draining, median heartbeat RTT in seconds)."""
+    port = _free_port()
+    url = f"ws://127.0.0.1:{port}/ocpp"
+    cfg = Config(
+        station=StationConfig(id="BENCH"),
+        charging=ChargingConfig(meter_interval=1.0),
+        ocpp=OcppConfig(csms_url=url, version="1.6"),
+        data_dir=data_dir,
+        simulated=True,
+        raw={"ocpp": {"backoff_min": 0.05, "backoff_max": 0.1}},
+    )
+    store = await Store.open(data_dir)
+    board, _plant = build_board(cfg)
+    station = ChargingStation(replace(cfg), store, board, EventBus())
+    client = OcppClient(station, cfg)
+    await station.start()
+    await client.start()
+    # the transaction the queued messages belong to (stopped, never seen by the CSMS)
+    tx = await store.open_transaction(1, "BENCH", 1000.0, time.time())
+    await store.close_transaction(tx.id, 2000.0, time.time(), "Local")
+    start = {"connector_id": 1, "id_tag": "BENCH", "meter_start": 1000, "timestamp": _now()}
+    await client.outbox.enqueue(START, tx.id, start)
+    for i in range(messages - 2):
+        await client.outbox.enqueue(METER, tx.id, _meter(i))
+    stop = {"meter_stop": 2000, "timestamp": _now(), "reason": "Local"}
+    await client.outbox.enqueue(STOP, tx.id, stop)
+    server = await serve(_handler, "127.0.0.1", port, subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+    try:
+        await client.connected.wait()
+        t0 = time.perf_counter()
+        for _ in itertools.count():
+            if not await client.outbox.depth():
+                break
+            await asyncio.sleep(0.005)
+        rate = messages / (time.perf_counter() - t0)
+        rtts = []
+        for _ in range(200):
+            t = time.perf_counter()
+            await client.send(call.Heartbeat())
+            rtts.append(time.perf_counter() - t)
+        return rate, statistics.median(rtts)
+    finally:
+        await client.stop()
+        await station.stop()
+        await board.close()
+        await store.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def run(messages: int, runs: int) -> None:
+    rates, rtts = [], []
+    for n in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            rate, rtt = await one_run(messages, Path(tmp))
+        rates.append(rate)
+        rtts.append(rtt)
+        print(f"run {n + 1}: {rate:8.0f} msg/s replayed   RTT {rtt * 1000:6.2f} ms "
+              f"(1/RTT = {1 / rtt:8.0f} msg/s)")  # fmt: skip
+    rate, rtt = statistics.median(rates), statistics.median(rtts)
+    print(f"ocpp replay: {messages} queued messages, median of {runs} runs")
+    print(f"  replay rate      {rate:8.0f} msg/s")
+    print(f"  limit 1/RTT      {1 / rtt:8.0f} msg/s  (heartbeat RTT {rtt * 1000:.2f} ms)")
+    print(f"  ratio            {rate * rtt:8.2f}  (1.0 = only the round trip costs time)")
+    print(f"  a month offline at 60 s samples (43200 messages) replays in ~{43200 / rate:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.ocpp_replay", description=__doc__)
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--runs", type=int, default=3)
+    args = p.parse_args(argv)
+    asyncio.run(run(args.messages, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
