@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hal.errors import DeviceError
@@ -192,9 +192,17 @@ class GridBalancer:
         cfg: EnergyConfig,
         grid_max_current: float,
         phases: int,
+        *,
+        optional: bool = False,
+        on_reading: Callable[[GridReading], None] | None = None,
     ) -> None:
+        """optional: a meter that may never report (pushed values): balancing starts
+        with its first reading, and silence before that is "off", not "lost"."""
         self.station = station
         self.meter = meter
+        self.optional = optional
+        self.on_reading = on_reading
+        self._seen = False
         self.cfg = cfg
         self.balancer = LoadBalancer(cfg, grid_max_current, phases)
         self.decision: Decision | None = None
@@ -226,7 +234,11 @@ class GridBalancer:
     def step(self, reading: GridReading | None, now: float | None = None) -> Decision:
         now = time.time() if now is None else now
         self.reading = reading
-        if self.meter is None:
+        if reading is not None:
+            self._seen = True
+            if self.on_reading is not None:
+                self.on_reading(reading)
+        if self.meter is None or (self.optional and not self._seen):
             decision = self.balancer.off(self.connectors(now))
         else:
             decision = self.balancer.update(reading, self.connectors(now), now)
@@ -248,7 +260,7 @@ class GridBalancer:
                     meter.read(), self.lost_after()
                 )
             except (DeviceError, TimeoutError) as e:
-                if self.balancer.mode != FALLBACK:
+                if self.balancer.mode == BALANCING or self.balancer.mode == PAUSED:
                     log.warning("grid.lost", error=str(e) or type(e).__name__)
                 reading = None
             self.step(reading)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ncpa.energy.limits import SCHEDULE
 from ncpa.energy.settings import KEY_CHARGE_SCHEDULE, MAX_GRID_CURRENT
 from ncpa.energy.station_api import StationInfo
+from ncpa.energy.tasks import cancel
 from ncpa.log import get_logger
 
 log = get_logger(__name__)
@@ -255,11 +256,8 @@ class ScheduleSource:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="schedule")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         self.station.limits.set(SCHEDULE, None)
 
     async def _run(self) -> None:

@@ -18,7 +18,6 @@ With no tariff known (no indicator, no input), `tariff_unknown` decides:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from hal.inputs import DigitalInput
 from ncpa.energy.limits import TARIFF
 from ncpa.energy.settings import check_on_off_peak
 from ncpa.energy.station_api import StationInfo
+from ncpa.energy.tasks import cancel
 from ncpa.events import TransactionStarted, TransactionStopped
 from ncpa.log import get_logger
 
@@ -81,11 +81,8 @@ class TariffSource:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         for cid in self.station.connector_ids:
             self.station.limits.set(TARIFF, None, connector_id=cid)
 
