@@ -112,8 +112,10 @@ class NextReading:
             if left <= 0:
                 raise DeviceTimeout(f"{what}: nothing for {timeout_s:.0f} s")
             self._event.clear()
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
             try:
-                await asyncio.wait_for(self._event.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._event.wait()
             except TimeoutError:
                 continue
         assert self.latest is not None

@@ -162,10 +162,8 @@ class XemexMeter:
             else self._client.read_holding_registers
         )
         try:
-            result = await asyncio.wait_for(
-                call(regs.address, count=regs.count, device_id=self.device_id),
-                self.timeout_s + 0.5,
-            )
+            async with asyncio.timeout(self.timeout_s + 0.5):
+                result = await call(regs.address, count=regs.count, device_id=self.device_id)
         except TimeoutError as e:
             self._client.close()  # a late answer must not be taken for the next one
             raise DeviceTimeout(f"xemex {self.port}: no answer") from e

@@ -1,8 +1,8 @@
 """Simulated grid meter: a scriptable household load plus what the simulated EVs draw.
 
-The control API sets the household load per phase (`POST /sim/grid
-{"currents": [..]}` -> `set_household`) and can make the meter go silent
-(`{"lost": true}` -> `set_lost`). Each `read()` returns, once per period,
+The control API (`add_grid_routes`) sets the household load per phase
+(`POST /sim/grid {"currents": [..]}` -> `set_household`) and can make the
+meter go silent (`{"lost": true}` -> `set_lost`). Each `read()` returns, once per period,
 household load + the current that the charger's own meters measure, as a real
 meter at the grid connection would.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+
+from aiohttp import web
 
 from hal.errors import DeviceError
 from hal.grid import GridReading, TariffPeriod
@@ -56,6 +58,10 @@ class SimGridMeter:
         # measured at the next period, as a real meter's next telegram
         self._household = self._pad(check_currents(currents))
 
+    @property
+    def lost(self) -> bool:
+        return self._lost
+
     def set_lost(self, lost: bool) -> None:
         self._lost = lost
 
@@ -86,3 +92,53 @@ class SimGridMeter:
         currents = tuple(h + e for h, e in zip(self._household, ev, strict=True))
         self._latest = GridReading(current_a=currents, timestamp=time.time(), tariff=self.tariff)
         return self._latest
+
+
+GRID = web.AppKey("grid", SimGridMeter)
+
+
+async def _post_grid(request: web.Request) -> web.Response:
+    grid = request.app[GRID]
+    try:
+        data = await request.json()
+    except ValueError:
+        return _bad("body must be JSON")
+    if not isinstance(data, dict):
+        return _bad("body must be a JSON object")
+    try:
+        if "currents" in data:
+            grid.set_household(data["currents"])
+        if "lost" in data:
+            if not isinstance(data["lost"], bool):
+                return _bad("lost must be true or false")
+            grid.set_lost(data["lost"])
+    except ValueError as e:
+        return _bad(str(e))
+    return web.json_response(_state(grid))
+
+
+async def _get_grid(request: web.Request) -> web.Response:
+    return web.json_response(_state(request.app[GRID]))
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"error": "BadRequest", "message": message}, status=400)
+
+
+def _state(grid: SimGridMeter) -> dict[str, object]:
+    latest = grid.latest()
+    return {
+        "household": list(grid.household),
+        "lost": grid.lost,
+        "measured": None if latest is None else [round(a, 3) for a in latest.current_a],
+    }
+
+
+def add_grid_routes(app: web.Application, grid: SimGridMeter) -> None:
+    """GET /sim/grid, POST /sim/grid {"currents": [..], "lost": bool} on the control API.
+
+    Call before the app starts (ControlServer(...).app).
+    """
+    app[GRID] = grid
+    app.router.add_get("/sim/grid", _get_grid)
+    app.router.add_post("/sim/grid", _post_grid)

@@ -256,9 +256,11 @@ class GridBalancer:
         meter = self.meter
         while True:
             try:
-                reading: GridReading | None = await asyncio.wait_for(
-                    meter.read(), self.lost_after()
-                )
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a
+                # cancellation that races with the read, and stop() would wait forever
+                reading: GridReading | None
+                async with asyncio.timeout(self.lost_after()):
+                    reading = await meter.read()
             except (DeviceError, TimeoutError) as e:
                 if self.balancer.mode == BALANCING or self.balancer.mode == PAUSED:
                     log.warning("grid.lost", error=str(e) or type(e).__name__)

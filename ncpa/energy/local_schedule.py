@@ -270,4 +270,5 @@ class ScheduleSource:
                 sleep = min(sleep, max(0.05, (nxt - now).total_seconds() + 0.01))
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), sleep)
+                async with asyncio.timeout(sleep):
+                    await self._changed.wait()

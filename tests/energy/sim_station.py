@@ -80,8 +80,9 @@ class Rig:
         return self.meter.readings[start : start + n]
 
 
-def sim_config(tmp: Path, energy: dict[str, Any]) -> Config:
+def sim_config(tmp: Path, energy: dict[str, Any], connectors: int = 1) -> Config:
     cfg = load(None, {"data_dir": str(tmp), "simulated": True})
+    cfg = replace(cfg, station=replace(cfg.station, connectors=connectors))
     defaults = {
         "grid_max_current": 25.0,
         "load_shedding": "P1",
@@ -105,9 +106,9 @@ def sim_config(tmp: Path, energy: dict[str, Any]) -> Config:
 
 @asynccontextmanager
 async def sim_station(
-    tmp: Path, household: tuple[float, ...] = (0.0, 0.0, 0.0), **energy: Any
+    tmp: Path, household: tuple[float, ...] = (0.0, 0.0, 0.0), connectors: int = 1, **energy: Any
 ) -> AsyncIterator[Rig]:
-    config = sim_config(tmp, energy)
+    config = sim_config(tmp, energy, connectors)
     store = await Store.open(config.data_dir)
     board, plant = build_board(config)
     bus = EventBus()
