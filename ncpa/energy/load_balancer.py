@@ -101,19 +101,22 @@ class LoadBalancer:
             return Decision(
                 FALLBACK, total, self.split(total, connectors), reason="grid measurement lost"
             )
-        own = [0.0] * self.phases
+        # work in the grid's phases: the charger's L1 is wired to grid phase 1 + rotation
+        grid = reading.current_a
+        n = len(grid)
+        wired = [(p + self.cfg.phase_rotation) % n for p in range(self.phases)]
+        own = [0.0] * n
         used: set[int] = set()
         for c in connectors:
             if c.reading is not None:
-                for p in range(self.phases):
-                    own[p] += max(0.0, c.reading.current_a[p])
+                for p, g in enumerate(wired):
+                    own[g] += max(0.0, c.reading.current_a[p])
                 if c.active:
-                    used.update(phases_in_use(c.reading, self.phases))
-        grid = tuple(reading.phase(p) for p in range(self.phases))
+                    used.update(wired[p] for p in phases_in_use(c.reading, self.phases))
         household = tuple(g - o for g, o in zip(grid, own, strict=True))
         available = tuple(self.grid_max_current - h - self.cfg.margin for h in household)
-        relevant = sorted(used) or range(self.phases)
-        room = min(available[p] for p in relevant)
+        relevant = sorted(used or set(wired))
+        room = min(available[g] for g in relevant)
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
         if self._target is None or room < self._target:

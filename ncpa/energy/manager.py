@@ -18,6 +18,7 @@ import contextlib
 from typing import Any
 
 from hal.board import Board
+from hal.errors import DeviceError
 from hal.grid import GridMeter, GridReading
 from hal.grid_pushed import PushedGrid
 from ncpa.config import Config
@@ -47,6 +48,27 @@ SETTINGS_POLL_S = 2.0  # the API writes settings; they take effect within this
 
 class GridModeError(ValueError):
     """Grid currents pushed while a meter measures them (load shedding is not NO)."""
+
+
+class UnavailableMeter:
+    """Stands in for a meter that could not be set up: always lost (the safe current)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    @property
+    def period_s(self) -> float:
+        return 1.0
+
+    async def read(self) -> GridReading:
+        await asyncio.sleep(1.0)
+        raise DeviceError(self.reason)
+
+    def latest(self) -> GridReading | None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
 
 def build_grid_meter(mode: str, cfg: EnergyConfig, phases: int) -> GridMeter | None:
@@ -107,10 +129,7 @@ class EnergyManager:
 
     async def start(self) -> None:
         await self._read_settings()
-        tariff_input = None
-        if self.load_shedding != "P1":
-            tariff_input = self.board.inputs.get(self.cfg.tariff_input)
-        self.tariff.start(tariff_input, self.cfg.tariff_input_low)
+        self._start_tariff()
         await self.schedule.load()
         self.schedule.start()
         await self._start_balancer()
@@ -140,7 +159,11 @@ class EnergyManager:
         elif self._injected is not None:
             meter = self._injected
         else:
-            meter = build_grid_meter(mode, self.cfg, self.phases)
+            try:
+                meter = build_grid_meter(mode, self.cfg, self.phases)
+            except (ValueError, OSError) as e:  # a bad port name: charge at the safe current
+                log.error("energy.meter_failed", mode=mode, error=str(e))
+                meter = UnavailableMeter(f"{mode} meter: {e}")
         self._meter = meter
         self.balancer = GridBalancer(
             self.station,
@@ -154,6 +177,13 @@ class EnergyManager:
         self._balancer_task = asyncio.get_running_loop().create_task(
             self.balancer.run(), name="load-balancer"
         )
+
+    def _start_tariff(self) -> None:
+        # with a P1 meter, its telegrams say the tariff; otherwise the digital input, if any
+        tariff_input = None
+        if self.load_shedding != "P1":
+            tariff_input = self.board.inputs.get(self.cfg.tariff_input)
+        self.tariff.start(tariff_input, self.cfg.tariff_input_low)
 
     async def _stop_balancer(self) -> None:
         await cancel(self._balancer_task)
@@ -210,6 +240,9 @@ class EnergyManager:
         if self.load_shedding != old_mode:
             log.info("energy.load_shedding", mode=self.load_shedding, previous=old_mode)
             await self._stop_balancer()
+            await self.tariff.stop()
+            self.tariff.set_tariff(None, "")
+            self._start_tariff()
             await self._start_balancer()
         if self._settings.get("charge_schedule") != before.get("charge_schedule"):
             await self.schedule.load()

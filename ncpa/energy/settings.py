@@ -43,6 +43,7 @@ class EnergyConfig:
     smoothing_s: float = 5.0  # time constant of increases (reductions are immediate)
     increase_deadband: float = 0.5  # increases smaller than this are ignored
     lost_after_s: float = 5.0  # no measurement for this long (at least 2 periods): safe current
+    phase_rotation: int = 0  # the charger's L1 is on grid phase 1 + this (0, 1 or 2)
     own_reading_max_age_s: float = 5.0  # older charger readings do not count as own draw
     pushed_stale_s: float = 30.0  # pushed grid currents go stale after this
     p1_port: str = "/dev/ttyAMA0"
@@ -96,6 +97,8 @@ def parse_energy_config(raw: dict[str, Any]) -> EnergyConfig:
     for name in ("lost_after_s", "pushed_stale_s", "xemex_interval_s", "xemex_timeout_s"):
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"energy.{name}: must be > 0")
+    if cfg.phase_rotation not in (0, 1, 2):
+        raise ConfigError("energy.phase_rotation: 0, 1 or 2")
     if cfg.tariff_unknown not in ("charge", "wait"):
         raise ConfigError("energy.tariff_unknown: charge or wait")
     if cfg.p1_version not in ("auto", "2.2", "4", "5", "be"):

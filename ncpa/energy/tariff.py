@@ -70,7 +70,7 @@ class TariffSource:
         ]
         for cid in self.station.connector_ids:  # sessions already open at start-up
             if self.station.view(cid).transaction is not None:
-                self._sessions[cid] = self.tariff is TariffPeriod.LOW
+                self._sessions.setdefault(cid, self.tariff is TariffPeriod.LOW)
         if tariff_input is not None:
             self._task = asyncio.get_running_loop().create_task(
                 self._follow_input(tariff_input, input_low), name="tariff-input"

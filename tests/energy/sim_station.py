@@ -106,7 +106,11 @@ def sim_config(tmp: Path, energy: dict[str, Any], connectors: int = 1) -> Config
 
 @asynccontextmanager
 async def sim_station(
-    tmp: Path, household: tuple[float, ...] = (0.0, 0.0, 0.0), connectors: int = 1, **energy: Any
+    tmp: Path,
+    household: tuple[float, ...] = (0.0, 0.0, 0.0),
+    connectors: int = 1,
+    simulated_grid: bool = True,  # False: the manager builds the real backend of the mode
+    **energy: Any,
 ) -> AsyncIterator[Rig]:
     config = sim_config(tmp, energy, connectors)
     store = await Store.open(config.data_dir)
@@ -117,7 +121,9 @@ async def sim_station(
         [c.meter for c in board.connectors], household=household, interval_s=PERIOD_S
     )
     meter = RecordingMeter(grid)
-    energy_manager = EnergyManager(station, board, config, grid_meter=meter)
+    energy_manager = EnergyManager(
+        station, board, config, grid_meter=meter if simulated_grid else None
+    )
     rig = Rig(station, plant, grid, meter, energy_manager)
     bus.subscribe(lambda e: rig.statuses.append(e.status), StatusChanged)
     await station.start()

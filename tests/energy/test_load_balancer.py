@@ -143,6 +143,23 @@ def test_single_phase_installation() -> None:
     assert d.total_a == 29.0
 
 
+def test_single_phase_charger_on_grid_l2_of_a_three_phase_house() -> None:
+    lb = LoadBalancer(replace(CFG, phase_rotation=1), 25.0, phases=1)
+    # the charger's L1 is grid L2: L1's 20 A of household load does not matter
+    d = lb.update(grid(20, 12, 3), [charging(1, 10)], 0.0)
+    assert d.household_a == (20.0, 2.0, 3.0)  # reported in grid order
+    assert d.total_a == 22.0
+    assert d.reason.endswith("on L2")
+
+
+def test_rotated_three_phase_charger() -> None:
+    lb = LoadBalancer(replace(CFG, phase_rotation=2), 25.0)
+    # charger L1 -> grid L3, L2 -> L1, L3 -> L2; a 1-phase EV on charger L1 loads grid L3
+    d = lb.update(grid(5, 5, 21), [charging(1, 16, 0, 0)], 0.0)
+    assert d.household_a == (5.0, 5.0, 5.0)
+    assert d.total_a == 19.0
+
+
 def test_export_gives_room() -> None:
     lb = LoadBalancer(CFG, 25.0, phases=1)
     d = lb.update(grid(-4.0), [charging(1, 6)], 0.0)  # solar: house exports 4 A while EV takes 6

@@ -112,3 +112,19 @@ async def test_single_phase_ev_is_not_held_back_by_another_phase(tmp_path: Path)
         await rig.until(lambda: rig.status() == "Charging" and rig.drawing() > 0)
         # drawing on L1 only: L1's room counts, 25 - 2 - 1 = 22 A
         await rig.until(lambda: rig.offered() == 22.0)
+
+
+@pytest.mark.parametrize(
+    "energy",
+    [
+        {"load_shedding": "XEMEX_BLACK", "xemex_port": "tcp://no-port"},  # cannot be built
+        {"load_shedding": "P1", "p1_port": str(Path("/dev/no-such-p1-port"))},  # cannot open
+    ],
+)
+async def test_meter_that_cannot_work_gives_the_safe_current(
+    tmp_path: Path, energy: dict[str, str]
+) -> None:
+    async with sim_station(tmp_path, simulated_grid=False, safe_current=7.0, **energy) as rig:
+        rig.plant.plug(1)
+        await rig.until(lambda: rig.offered() == 7.0)
+        assert rig.energy.explain(1)["balancer"]["mode"] == "fallback"
