@@ -268,6 +268,10 @@ class GridBalancer:
                 if self.balancer.mode == BALANCING or self.balancer.mode == PAUSED:
                     log.warning("grid.lost", error=str(e) or type(e).__name__)
                 reading = None
+            except Exception:
+                # a bug in a backend must not freeze the grid limit where it was
+                log.exception("grid.meter_failed")
+                reading = None
             self.step(reading)
             if reading is None:
                 # the meter may fail at once each time (port gone): do not spin

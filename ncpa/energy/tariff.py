@@ -32,6 +32,8 @@ from ncpa.log import get_logger
 
 log = get_logger(__name__)
 
+INPUT_RETRY_S = 5.0  # after the tariff input failed, read it again after this
+
 
 def tariff_limit(
     mode: str,
@@ -87,9 +89,15 @@ class TariffSource:
             self.station.limits.set(TARIFF, None, connector_id=cid)
 
     async def _follow_input(self, tariff_input: DigitalInput, input_low: bool) -> None:
-        async for active in tariff_input.changes():
-            low = active == input_low
-            self.set_tariff(TariffPeriod.LOW if low else TariffPeriod.HIGH, "input")
+        while True:
+            try:
+                async for active in tariff_input.changes():
+                    low = active == input_low
+                    self.set_tariff(TariffPeriod.LOW if low else TariffPeriod.HIGH, "input")
+            except Exception as e:  # DeviceError, or a driver bug: the tariff is unknown now
+                log.warning("tariff.input_failed", error=str(e))
+                self.set_tariff(None, "input")
+            await asyncio.sleep(INPUT_RETRY_S)
 
     def set_mode(self, mode: str) -> None:
         self.mode = check_on_off_peak(mode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 
@@ -106,8 +107,9 @@ async def pty_meter() -> AsyncIterator[tuple[int, P1Meter]]:
     await asyncio.wait_for(meter.opened.wait(), 2.0)
     yield master, meter
     await meter.close()
-    os.close(master)
-    os.close(slave)
+    for fd in (master, slave):
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def send(fd: int, text: str) -> None:
@@ -189,3 +191,15 @@ async def test_missing_port_is_a_device_error() -> None:
             await meter.read()
     finally:
         await meter.close()
+
+
+async def test_pty_port_lost_is_a_device_error(pty_meter: tuple[int, P1Meter]) -> None:
+    master, meter = pty_meter
+    pending = asyncio.ensure_future(meter.read())
+    send(master, T.dsmr5((4, 4, 4)))
+    await pending
+    pending = asyncio.ensure_future(meter.read())
+    await asyncio.sleep(0.01)
+    os.close(master)  # the cable is pulled: the port reports an I/O error
+    with pytest.raises(DeviceError):
+        await pending
