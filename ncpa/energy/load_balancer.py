@@ -224,7 +224,10 @@ class GridBalancer:
         return out
 
     def set_grid_max_current(self, amps: float) -> None:
-        self.balancer.grid_max_current = amps  # used from the next measurement on
+        self.balancer.grid_max_current = amps
+        reading = self.reading
+        if reading is not None and time.time() - reading.timestamp < self.lost_after():
+            self.step(reading)  # a lower fuse rating must not wait for the next measurement
 
     def apply(self, decision: Decision) -> None:
         self.decision = decision

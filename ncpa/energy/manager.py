@@ -180,6 +180,7 @@ class EnergyManager:
 
     def _start_tariff(self) -> None:
         # with a P1 meter, its telegrams say the tariff; otherwise the digital input, if any
+        self.tariff.mode = self.on_off_peak  # the stored setting, read since __init__
         tariff_input = None
         if self.load_shedding != "P1":
             tariff_input = self.board.inputs.get(self.cfg.tariff_input)

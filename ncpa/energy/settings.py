@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ncpa.config import ConfigError
 
@@ -101,6 +102,11 @@ def parse_energy_config(raw: dict[str, Any]) -> EnergyConfig:
         raise ConfigError("energy.phase_rotation: 0, 1 or 2")
     if cfg.tariff_unknown not in ("charge", "wait"):
         raise ConfigError("energy.tariff_unknown: charge or wait")
+    if cfg.timezone:
+        try:
+            ZoneInfo(cfg.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ConfigError(f"energy.timezone: {cfg.timezone!r} is not a known time zone") from e
     if cfg.p1_version not in ("auto", "2.2", "4", "5", "be"):
         raise ConfigError("energy.p1_version: auto, 2.2, 4, 5 or be")
     return cfg

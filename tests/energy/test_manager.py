@@ -128,3 +128,23 @@ async def test_meter_that_cannot_work_gives_the_safe_current(
         rig.plant.plug(1)
         await rig.until(lambda: rig.offered() == 7.0)
         assert rig.energy.explain(1)["balancer"]["mode"] == "fallback"
+
+
+async def test_lower_fuse_rating_applies_without_waiting_for_a_push(tmp_path: Path) -> None:
+    async with sim_station(tmp_path, load_shedding="NO", pushed_stale_s=60.0) as rig:
+        rig.plant.plug(1)
+        await rig.until(lambda: rig.drawing() == 16.0)
+        rig.energy.push_grid_currents([20.0, 16.0, 16.0])  # 4 A household: 20 A offered
+        await rig.until(lambda: rig.offered() == 20.0)
+        await rig.station.store.set_setting("grid_max_current", 16.0)
+        await rig.energy.reload()
+        assert rig.station.limits.get(GRID, 1) == 11.0  # 16 - 4 - 1, before any new push
+
+
+async def test_stored_on_off_peak_wins_over_the_file_at_start(tmp_path: Path) -> None:
+    async with sim_station(tmp_path, load_shedding="NO") as rig:
+        await rig.station.store.set_setting("on_off_peak", "OFF_PEAK")
+    # the next start (same data dir) reads the stored setting before it limits anything
+    async with sim_station(tmp_path, load_shedding="NO") as rig:
+        assert rig.energy.tariff.mode == "OFF_PEAK"
+        assert rig.station.limits.get(TARIFF, 1) == 0.0  # the sim's tariff input: high

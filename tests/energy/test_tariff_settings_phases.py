@@ -72,6 +72,8 @@ def test_energy_config_defaults_and_overrides() -> None:
         ({"tariff_unknown": "maybe"}, "tariff_unknown"),
         ({"p1_version": "6"}, "p1_version"),
         ({"tariff_input_low": 1}, "expected bool"),
+        ({"timezone": "Mars/Olympus"}, "time zone"),
+        ({"phase_rotation": 3}, "phase_rotation"),
     ],
 )
 def test_energy_config_errors_name_the_setting(section: dict[str, object], message: str) -> None:
