@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+import os
+import time
+from collections.abc import Callable
+
 
 def crc16_arc(data: bytes) -> int:
     """CRC-16/ARC (poly 0xA001 reflected, init 0), as DSMR 4+ specifies: from '/' to '!'."""
@@ -154,3 +160,29 @@ def corrupt_crc(telegram: str) -> str:
 def truncated(telegram: str) -> str:
     """The first half of a telegram, as when the cable is pulled mid-telegram."""
     return telegram[: len(telegram) // 2]
+
+
+class P1Feeder:
+    """A DSMR 5 meter on the master side of a pty: one telegram per period.
+
+    `currents()` gives the grid currents to report (whole amps, rounded up as a
+    meter would not: conservative for the test). `sent` counts telegrams.
+    """
+
+    def __init__(self, fd: int, currents: Callable[[], tuple[float, ...]], period_s: float) -> None:
+        self.fd = fd
+        self.currents = currents
+        self.period_s = period_s
+        self.sent = 0
+        self.history: list[tuple[float, ...]] = []  # what each telegram said
+        self.times: list[float] = []  # perf_counter() after its last byte was written
+
+    async def run(self) -> None:
+        while True:
+            amps = self.currents()
+            text = dsmr5(tuple(math.ceil(a) for a in amps))
+            os.write(self.fd, text.encode("ascii"))
+            self.times.append(time.perf_counter())
+            self.history.append(amps)
+            self.sent += 1
+            await asyncio.sleep(self.period_s)
