@@ -231,8 +231,10 @@ class P1Meter:
             try:
                 reader, writer = await self._open()
             except (OSError, ValueError) as e:
-                self._error = DeviceError(f"P1 {self.port}: cannot open: {e}")
-                log.warning("grid.p1.open_failed", port=self.port, error=str(e))
+                error = DeviceError(f"P1 {self.port}: cannot open: {e}")
+                if str(error) != str(self._error):  # once, not every retry
+                    log.warning("grid.p1.open_failed", port=self.port, error=str(e))
+                self._error = error
                 self._next.wake()
                 await asyncio.sleep(self.reopen_delay_s)
                 continue
