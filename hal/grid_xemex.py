@@ -1,10 +1,14 @@
 """Grid meter backends `XEMEX_BLACK` / `XEMEX_9600`: current sensors over Modbus RTU.
 
 Polled with pymodbus (3.16, pinned). The port is a serial device
-("/dev/ttyUSB0") or an RS-485 gateway in transparent mode ("tcp://host:port",
-RTU frames over TCP). The register map (docs/energy.md) is configurable
-because sensor firmwares differ: by default the three phase currents are
-signed 32-bit integers in mA, big-endian words, in input registers 0..5.
+("/dev/ttyUSB0", 8E1 like the sensor's factory setting) or an RS-485 gateway
+in transparent mode ("tcp://host:port", RTU frames over TCP).
+
+Default register map, that of the Xemex CSMB current sensor (device id 1,
+9600 baud 8E1): "RMS current CT1..CT3" as IEEE-754 float32, big-endian words,
+in holding registers 0x500C, 0x500E, 0x5010 (amps; always positive: the
+sensor does not tell the direction). It is configurable (docs/energy.md)
+because other sensor firmwares differ.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ log = get_logger(__name__)
 FORMATS = ("int32_ma", "float32_a", "uint16_da")
 FUNCTIONS = ("input", "holding")
 BAUDRATES = {"XEMEX_BLACK": 19200, "XEMEX_9600": 9600}
+PARITIES = ("N", "E", "O")
+CSMB_CURRENT_CT1 = 0x500C  # CT1 float32 at 0x500C-D, CT2 at 0x500E-F, CT3 at 0x5010-11
 
 
 @dataclass(frozen=True)
 class RegisterMap:
-    function: str = "input"  # input registers (FC 04) or holding registers (FC 03)
-    address: int = 0  # first register (0-based, as on the wire)
-    format: str = "int32_ma"  # int32_ma: 2 registers per phase, mA; float32_a; uint16_da: 0.1 A
+    function: str = "holding"  # holding registers (FC 03) or input registers (FC 04)
+    address: int = CSMB_CURRENT_CT1  # first register (0-based, as on the wire)
+    format: str = "float32_a"  # float32_a: 2 registers per phase; int32_ma: mA; uint16_da: 0.1 A
     phases: int = 3
 
     def __post_init__(self) -> None:
@@ -88,12 +94,15 @@ class XemexMeter:
         self,
         port: str,
         *,
-        baudrate: int = 19200,
+        baudrate: int = 9600,
+        parity: str = "E",
         device_id: int = 1,
         registers: RegisterMap | None = None,
         interval_s: float = 1.0,
         timeout_s: float = 1.0,
     ) -> None:
+        if parity not in PARITIES:
+            raise ValueError(f"xemex parity {parity!r}: one of {PARITIES}")
         if not 1 <= device_id <= 247:
             raise ValueError("xemex device id: 1..247")
         if interval_s <= 0 or timeout_s <= 0:
@@ -121,6 +130,7 @@ class XemexMeter:
                 port,
                 framer=FramerType.RTU,
                 baudrate=baudrate,
+                parity=parity,
                 timeout=timeout_s,
                 retries=0,
                 reconnect_delay=0,

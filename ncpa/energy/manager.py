@@ -89,6 +89,7 @@ def build_grid_meter(mode: str, cfg: EnergyConfig, phases: int) -> GridMeter | N
         return XemexMeter(
             cfg.xemex_port,
             baudrate=cfg.xemex_baudrate or BAUDRATES[mode],
+            parity=cfg.xemex_parity,
             device_id=cfg.xemex_device_id,
             registers=RegisterMap(cfg.xemex_function, cfg.xemex_address, cfg.xemex_format, phases),
             interval_s=cfg.xemex_interval_s,

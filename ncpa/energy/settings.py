@@ -54,9 +54,10 @@ class EnergyConfig:
     xemex_port: str = "/dev/ttyUSB0"  # or tcp://host:port (RS-485 gateway)
     xemex_device_id: int = 1
     xemex_baudrate: int = 0  # 0: 19200 for XEMEX_BLACK, 9600 for XEMEX_9600
-    xemex_function: str = "input"  # input | holding
-    xemex_address: int = 0
-    xemex_format: str = "int32_ma"  # int32_ma | float32_a | uint16_da
+    xemex_parity: str = "E"  # N | E | O (8 data bits, 1 stop bit)
+    xemex_function: str = "holding"  # holding | input
+    xemex_address: int = 0x500C  # CSMB: RMS current CT1 (CT2, CT3 follow)
+    xemex_format: str = "float32_a"  # float32_a | int32_ma | uint16_da
     xemex_interval_s: float = 1.0
     xemex_timeout_s: float = 1.0
     tariff_input: str = "tariff"  # name in board.inputs

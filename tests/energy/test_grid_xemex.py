@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,7 +15,15 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from hal.errors import DeviceError, DeviceTimeout
-from hal.grid_xemex import RegisterMap, XemexMeter
+from hal.grid_xemex import CSMB_CURRENT_CT1, RegisterMap, XemexMeter
+
+
+def float32(*amps: float) -> list[int]:
+    out = []
+    for a in amps:
+        raw = int.from_bytes(struct.pack(">f", a), "big")
+        out += [raw >> 16, raw & 0xFFFF]
+    return out
 
 
 def int32_ma(*amps: float) -> list[int]:
@@ -29,7 +38,7 @@ def int32_ma(*amps: float) -> list[int]:
 class Sensor:
     """What the server answers: registers, or an exception code, or silence."""
 
-    registers: list[int] = field(default_factory=lambda: int32_ma(10.0, 5.0, 0.25))
+    registers: list[int] = field(default_factory=lambda: float32(10.0, 5.0, 0.25))
     exception: ExcCodes | None = None
     silent: bool = False
     requests: int = 0
@@ -42,9 +51,9 @@ async def sensor() -> AsyncIterator[tuple[Sensor, int]]:
 
     async def action(
         _fc: int,
-        _start: int,
-        _address: int,
-        _count: int,
+        start: int,
+        address: int,
+        count: int,
         registers: list[int],
         _values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
@@ -53,11 +62,16 @@ async def sensor() -> AsyncIterator[tuple[Sensor, int]]:
             await asyncio.sleep(5)
         if state.exception is not None:
             return state.exception
-        registers[: len(state.registers)] = state.registers
+        # the values the test set, at the address asked for (the map under test decides it)
+        at = address - start
+        registers[at : at + count] = state.registers[:count]
         return None
 
     bits = [SimData(0, values=False, datatype=DataType.BITS)]
-    holding = [SimData(0, count=16, values=0, datatype=DataType.REGISTERS)]
+    holding = [
+        SimData(0, count=16, values=0, datatype=DataType.REGISTERS),
+        SimData(CSMB_CURRENT_CT1, count=6, values=0, datatype=DataType.REGISTERS),
+    ]
     inputs = [SimData(0, count=16, values=0, datatype=DataType.REGISTERS)]
     device = SimDevice(id=7, simdata=(bits, bits, holding, inputs), action=action)
     server = ModbusTcpServer(device, framer=FramerType.RTU, address=("127.0.0.1", 0))
@@ -77,15 +91,25 @@ def meter(port: int, **kw: object) -> XemexMeter:
     )
 
 
-async def test_reads_three_phase_currents(sensor: tuple[Sensor, int]) -> None:
+async def test_reads_csmb_currents(sensor: tuple[Sensor, int]) -> None:
     state, port = sensor
-    m = meter(port)
+    m = meter(port)  # the default map: CSMB holding registers 0x500C.., float32
     try:
         reading = await m.read()
         assert reading.current_a == (10.0, 5.0, 0.25)
-        state.registers = int32_ma(-3.5, 0.0, 31.0)  # negative: the phase exports
-        assert (await m.read()).current_a == (-3.5, 0.0, 31.0)
+        state.registers = float32(17.5, 0.0, 31.0)
+        assert (await m.read()).current_a == (17.5, 0.0, 31.0)
         assert m.latest() is not None
+    finally:
+        await m.close()
+
+
+async def test_int32_milliamps_in_input_registers(sensor: tuple[Sensor, int]) -> None:
+    state, port = sensor
+    state.registers = int32_ma(-3.5, 0.0, 31.0)  # negative: the phase exports
+    m = meter(port, registers=RegisterMap("input", 0, "int32_ma"))
+    try:
+        assert (await m.read()).current_a == (-3.5, 0.0, 31.0)
     finally:
         await m.close()
 
@@ -115,7 +139,7 @@ async def test_exception_response_is_a_device_error(sensor: tuple[Sensor, int]) 
 
 async def test_illegal_address_is_a_device_error(sensor: tuple[Sensor, int]) -> None:
     _, port = sensor
-    m = meter(port, registers=RegisterMap("input", 200, "int32_ma"))
+    m = meter(port, registers=RegisterMap("input", 200, "int32_ma"))  # nothing there
     try:
         with pytest.raises(DeviceError):
             await m.read()
@@ -138,7 +162,7 @@ async def test_silent_sensor_is_a_timeout_then_recovers(sensor: tuple[Sensor, in
 
 async def test_implausible_value_is_refused(sensor: tuple[Sensor, int]) -> None:
     state, port = sensor
-    state.registers = int32_ma(10.0, 5_000.0, 0.0)  # 5 kA: a unit mistake, not a current
+    state.registers = float32(10.0, 5_000.0, 0.0)  # 5 kA: a unit mistake, not a current
     m = meter(port)
     try:
         with pytest.raises(DeviceError, match="not a current"):
@@ -161,3 +185,5 @@ def test_bad_register_map_is_refused() -> None:
         RegisterMap(format="bcd")
     with pytest.raises(ValueError, match="tcp://host:port"):
         XemexMeter("tcp://nohost")
+    with pytest.raises(ValueError, match="parity"):
+        XemexMeter("/dev/ttyUSB0", parity="X")
