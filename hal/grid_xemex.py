@@ -7,8 +7,8 @@ in transparent mode ("tcp://host:port", RTU frames over TCP).
 Default register map, that of the Xemex CSMB current sensor as the community
 ESPHome integration reads it (device id 1, 9600 baud 8E1): "RMS current
 CT1..CT3" as IEEE-754 float32, big-endian words, in holding registers 0x500C,
-0x500E, 0x5010 (amps; always positive: the sensor does not tell the direction). It is configurable (docs/energy.md)
-because other sensor firmwares differ.
+0x500E, 0x5010 (amps; always positive: the sensor does not tell the direction).
+It is configurable (docs/energy.md) because other sensor firmwares differ.
 """
 
 from __future__ import annotations
