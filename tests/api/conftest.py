@@ -16,6 +16,7 @@ from hal.board import Board
 from ncpa import config
 from ncpa.api.app import ApiServer
 from ncpa.api.settings import ApiSettings
+from ncpa.api.tokens import TokenIssuer, load_or_create_device_key
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
 from ncpa.events import EventBus
@@ -24,6 +25,7 @@ from simulator.board import build_board
 from simulator.control import ControlServer
 from simulator.plant import Plant
 from tests.api.keys import CP_ID, AuthServer, pem_private, pem_public
+from tests.api.openapi_check import check_response
 
 AUTH = AuthServer()
 VENDOR = ed25519.Ed25519PrivateKey.generate()
@@ -49,18 +51,24 @@ class Api:
     keys: Path
     reboots: list[int] = field(default_factory=list)
 
+    def server_tokens(self) -> TokenIssuer:
+        """The issuer of the running app (to make expired tokens with the charger's key)."""
+        return TokenIssuer(
+            load_or_create_device_key(self.settings.api_dir), CP_ID, self.settings.token_ttl
+        )
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.port}"
 
     async def login(self, role: str = "installer", client: str = "phone-1", **claims: Any) -> str:
-        async with self.session.get(
-            f"{self.url}/auth", params={"token": AUTH.token(role, **claims), "clientId": client}
-        ) as r:
-            body = await r.json()
-            assert r.status == 200, body
-            token: str = body["accessToken"]
-            return token
+        status, body = await self.pair(AUTH.token(role, **claims), client)
+        assert status == 200, body
+        token: str = body["accessToken"]
+        return token
+
+    async def pair(self, qr_token: str, client: str | None = "phone-1") -> tuple[int, Any]:
+        return await self.call("GET", "/auth", client=client, params={"token": qr_token})
 
     async def call(
         self,
@@ -80,6 +88,8 @@ class Api:
         ) as r:
             ctype = r.headers.get("Content-Type", "")
             body = await r.json() if ctype.startswith("application/json") else await r.read()
+            # every response of every test is checked against the OpenAPI document
+            check_response(method, path, r.status, ctype, body)
             return r.status, body
 
 
