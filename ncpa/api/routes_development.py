@@ -168,7 +168,7 @@ async def get_latest_firmware(request: web.Request) -> web.StreamResponse:
     files = await asyncio.to_thread(_firmware_files, _firmware_dir(request))
     if not files:
         raise ApiError(404, "no firmware uploaded")
-    raise web.HTTPFound(f"/firmwares/{files[-1].name}")
+    return web.Response(status=302, headers={"Location": f"/firmwares/{files[-1].name}"})
 
 
 async def get_firmware(request: web.Request) -> web.StreamResponse:

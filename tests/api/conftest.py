@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from multidict import MultiDict
 
 from hal.board import Board
 from ncpa import config
@@ -76,10 +77,10 @@ class Api:
         path: str,
         token: str | None = None,
         client: str | None = "phone-1",
-        params: dict[str, Any] | None = None,
+        params: dict[str, Any] | list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> tuple[int, Any]:
-        q: dict[str, Any] = dict(params or {})
+        q: MultiDict[Any] = MultiDict(params or {})
         if client is not None:
             q["clientId"] = client
         headers = {"Authorization": f"Bearer {token}"} if token else {}
