@@ -82,7 +82,7 @@ async def test_station_max_current_is_the_installer_limit(api: Api, installer: s
     assert (await api.call("POST", path, installer, params={p: "13.5"})) == (200, 13.5)
     station = api.charger.station
     assert station.limits.sources(1)["installer"] == 13.5
-    status, body = await api.call("GET", "/status", installer)
+    _status, body = await api.call("GET", "/status", installer)
     assert body["limits"][0]["amps"] == 13.5 and body["limits"][0]["source"] == "installer"
     assert body["chargeStationMaxCurrent"] == 13.5
 
