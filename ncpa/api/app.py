@@ -46,6 +46,7 @@ from ncpa.updates.service import UpdateService
 
 log = get_logger(__name__)
 
+MAX_LINE = 128 * 1024
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 ROUTES = web.AppKey("api_routes", dict)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -213,7 +214,14 @@ class ApiServer:
                 )
             ctx = server_context(cert, key)
         app = create_app(self.station, s, on_reboot=self.on_reboot, energy=self.energy)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=2.0,
+            # a QR token rides in the query: room for it, so that our own checks answer (JSON)
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_LINE,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.port, ssl_context=ctx)
         await site.start()

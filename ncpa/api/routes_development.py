@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, bad_param
@@ -20,7 +21,7 @@ from ncpa.api.qr_issue import Wifi, qr_token
 from ncpa.api.routes import Route, no_content, ok, state
 from ncpa.api.routes_whitelist import add_accepted
 from ncpa.api.upload import receive_file
-from ncpa.charging.authorization import check_id_tag
+from ncpa.charging.authorization import CARD_STATUSES, check_id_tag
 
 FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 REGISTRATION_STATUSES = ("SUCCESS", "FAILURE", "TIMEOUT")
@@ -53,13 +54,13 @@ async def post_registration_response(request: web.Request) -> web.Response:
     answer: dict[str, Any] = {"status": status, "statusMessage": message}
     card = body.get("card")
     if card is not None:
-        if (
-            not isinstance(card, dict)
-            or not isinstance(card.get("token"), str)
-            or not isinstance(card.get("status"), str)
-        ):
-            raise bad_param("cardRegistrationResponse", "card: {token, status} strings")
-        answer["card"] = {"token": card["token"], "status": card["status"]}
+        token = card.get("token") if isinstance(card, dict) else None
+        status_ = card.get("status") if isinstance(card, dict) else None
+        if not isinstance(token, str) or status_ not in CARD_STATUSES:
+            raise bad_param(
+                "cardRegistrationResponse", f"card: {{token, status: one of {CARD_STATUSES}}}"
+            )
+        answer["card"] = {"token": token, "status": status_}
     state(request).card_registration_override = answer
     return no_content()
 
@@ -78,7 +79,10 @@ async def post_qr_gen(request: web.Request) -> web.Response:
         raise bad_param("sharedSecret", str(e)) from e
     key_pem: bytes | None = None
     if request.content_type.startswith("multipart/"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, HttpProcessingError) as e:
+            raise bad_param("privCert", f"malformed multipart body ({e})") from e
         field = form.get("privCert")
         if field is not None:
             if isinstance(field, str) or not hasattr(field, "file"):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ncpa.api.errors import ApiError, bad_param
 
@@ -39,6 +40,13 @@ def _finish(f: BinaryIO) -> None:
     f.close()
 
 
+async def _chunk(part: BodyPartReader) -> bytes:
+    try:
+        return await part.read_chunk(CHUNK)
+    except (ValueError, HttpProcessingError) as e:
+        raise bad_param("data", f"malformed multipart body ({e})") from e
+
+
 async def receive_file(request: web.Request, field: str, folder: Path, max_bytes: int) -> Upload:
     """Stream the part named `field` into folder/<random>.part. Raises ApiError (400/413)."""
     if (
@@ -54,7 +62,7 @@ async def receive_file(request: web.Request, field: str, folder: Path, max_bytes
     while True:
         try:
             part = await reader.next()
-        except ValueError as e:
+        except (ValueError, HttpProcessingError) as e:
             raise bad_param(field, f"malformed multipart body ({e})") from e
         if part is None:
             raise bad_param(field, "required (multipart file field)")
@@ -67,7 +75,7 @@ async def receive_file(request: web.Request, field: str, folder: Path, max_bytes
     size = 0
     f = await asyncio.to_thread(open, path, "xb")
     try:
-        while chunk := await part.read_chunk(CHUNK):
+        while chunk := await _chunk(part):
             size += len(chunk)
             if size > max_bytes:
                 raise _too_large(max_bytes)

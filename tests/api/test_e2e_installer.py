@@ -14,6 +14,7 @@ import aiohttp
 from ncpa.api.settings import DEV_KEYS
 from tests.api.conftest import Api, Charger, start_api
 from tests.api.keys import CP_ID
+from tests.api.waiting import until
 
 
 async def ncpa_qr(*args: str) -> str:
@@ -70,8 +71,7 @@ async def test_installer_flow(charger: Charger, sim: str, tmp_path: Path) -> Non
             learn = asyncio.create_task(
                 api.call("GET", "/whitelist/card", token, "installer-phone")
             )
-            while not charger.station._learners:
-                await asyncio.sleep(0.01)
+            await until(lambda: charger.station._learners)
             await sim_post(s, f"{sim}/sim/rfid", {"uid": "E2ECARD"})
             status, reg = await learn
             assert status == 200 and reg["card"]["token"] == "E2ECARD", reg

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +11,7 @@ import pytest
 
 from tests.api.conftest import AUTH, Api, Charger, start_api, write_keys
 from tests.api.keys import CP_ID
-
-
-async def until(cond: Callable[[], Any], timeout: float = 5.0) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+from tests.api.waiting import until
 
 
 @pytest.fixture

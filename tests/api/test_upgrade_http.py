@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from ncpa.updates.sign import build_bundle
 from ncpa.updates.slots import Releases
 from tests.api.conftest import VENDOR, Api
+from tests.api.waiting import until
 
 
 def make_bundle(tmp: Path, version: str, key: ed25519.Ed25519PrivateKey = VENDOR) -> bytes:
@@ -42,11 +43,9 @@ async def test_signed_bundle_installs_and_restarts(api: Api, tmp_path: Path) -> 
     assert status == 200, body
     assert isinstance(body, dict)
     assert body["version"] == "0.2.0" and body["originalname"] == "update.tar.gz"
-    assert body["mimetype"] == "application/gzip" and Path(body["path"]).exists()
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 5
-    while not api.reboots and loop.time() < end:
-        await asyncio.sleep(0.02)
+    assert body["mimetype"] == "application/gzip"
+    assert await asyncio.to_thread(Path(body["path"]).exists)
+    await until(lambda: api.reboots)
     assert api.reboots == [1]
     releases = Releases(api.settings.data_dir)
     assert releases.current_version() == "0.2.0"
@@ -137,10 +136,7 @@ async def test_no_upgrade_during_a_session(api: Api, tmp_path: Path) -> None:
     operator = await api.login("operator")
     api.charger.plant.plug(1)
     assert (await api.call("POST", "/charging/start", operator, params={"tag": "T1"}))[0] == 204
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 5
-    while api.charger.station.view(1).transaction is None and loop.time() < end:
-        await asyncio.sleep(0.02)
+    await until(lambda: api.charger.station.view(1).transaction)
     status, body = await upload(api, operator, make_bundle(tmp_path, "0.2.0"))
     assert status == 409 and "session" in body["message"]  # type: ignore[index]
     nothing_installed(api)
