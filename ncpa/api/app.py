@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -204,6 +203,8 @@ class ApiServer:
 
     async def start(self) -> None:
         s = self.settings
+        if not s.use_tls and not s.loopback:
+            raise ValueError(f"api: plain HTTP on {s.host} refused; only loopback may skip TLS")
         ctx: ssl.SSLContext | None = None
         if s.use_tls:
             if s.tls_cert:
@@ -235,7 +236,3 @@ class ApiServer:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()
             self._runner = None
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))

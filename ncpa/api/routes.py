@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +44,6 @@ class ApiState:
     openapi: bytes
     # developer mode: the answer the next GET /whitelist/card gives instead of learning
     card_registration_override: dict[str, Any] | None = None
-    background: set[Any] = field(default_factory=set)
 
     async def close(self) -> None:
         await self.updates.close()
