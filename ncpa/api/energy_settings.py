@@ -22,6 +22,7 @@ KEY_LOAD_SHEDDING = "load_shedding"
 KEY_ON_OFF_PEAK = "on_off_peak"
 KEY_GRID_CURRENTS = "grid_currents"
 KEY_CHARGE_SCHEDULE = "charge_schedule"
+KEY_GRID_CURRENTS_TS = "grid_currents_ts"  # when they were pushed (epoch s): for staleness
 
 LOAD_SHEDDING_MODES = ("NO", "P1", "XEMEX_BLACK", "XEMEX_9600")
 PEAK_MODES = ("ON_PEAK", "OFF_PEAK", "TRANSACTION_PEAK")
@@ -63,7 +64,6 @@ class StoredEnergySettings:
             KEY_ON_OFF_PEAK: "ON_PEAK",
             **(defaults or {}),
         }
-        self._pushed_ts: float | None = None
 
     async def _get(self, key: str) -> Any:
         return await self.store.get_setting(key, self.defaults.get(key))
@@ -90,11 +90,12 @@ class StoredEnergySettings:
         pushed = await self.store.get_setting(KEY_GRID_CURRENTS)
         if not pushed:
             return GridReading((), "NONE", None)
-        return GridReading(tuple(float(a) for a in pushed), "PUSHED", self._pushed_ts)
+        ts = await self.store.get_setting(KEY_GRID_CURRENTS_TS)
+        return GridReading(tuple(float(a) for a in pushed), "PUSHED", ts)
 
     async def push_grid_currents(self, currents: Sequence[float]) -> GridReading:
         await self.store.set_setting(KEY_GRID_CURRENTS, [float(a) for a in currents])
-        self._pushed_ts = time.time()
+        await self.store.set_setting(KEY_GRID_CURRENTS_TS, time.time())
         return await self.grid_currents()
 
     async def charge_schedule(self) -> dict[str, Any]:

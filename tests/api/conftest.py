@@ -16,6 +16,7 @@ from multidict import MultiDict
 from hal.board import Board
 from ncpa import config
 from ncpa.api.app import ApiServer
+from ncpa.api.routes import STATE, ApiState
 from ncpa.api.settings import ApiSettings
 from ncpa.api.tokens import TokenIssuer, load_or_create_device_key
 from ncpa.charging.station import ChargingStation
@@ -51,6 +52,11 @@ class Api:
     charger: Charger
     keys: Path
     reboots: list[int] = field(default_factory=list)
+
+    def server_state(self) -> ApiState:
+        runner = self.server._runner
+        assert runner is not None
+        return runner.app[STATE]
 
     def server_tokens(self) -> TokenIssuer:
         """The issuer of the running app (to make expired tokens with the charger's key)."""
