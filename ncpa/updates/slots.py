@@ -10,7 +10,7 @@ renamed over the old). The new release is on trial until the daemon marks it
 healthy (`mark_healthy`, once it has run for a while). `boot_check`, run at
 every start (best from the unit's ExecStartPre, with the factory install's
 code: `python -m ncpa.updates.slots boot-check <data_dir>`), rolls back when
-the trial release has already been started once without becoming healthy
+the trial release has already been started twice without becoming healthy
 (crash loop) or its deadline has passed.
 """
 
@@ -38,6 +38,8 @@ PENDING = "pending.json"
 CURRENT = "current"
 LAST_ROLLBACK = "rollback.json"
 KEEP_RELEASES = 3
+# starts allowed on trial: the first, plus one (an installer's reboot right after an update)
+TRIAL_STARTS = 2
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,8 @@ class Releases:
         if self.current_version() != pending.version:
             (self.root / PENDING).unlink(missing_ok=True)  # someone switched by hand
             return "none"
-        if pending.boots >= 1:
-            self.rollback("did not report healthy before restarting")
+        if pending.boots >= TRIAL_STARTS:
+            self.rollback(f"started {pending.boots} times without reporting healthy")
             return "rolled_back"
         if now > pending.deadline_ts:
             self.rollback("did not report healthy in time")
