@@ -100,3 +100,14 @@ def _template(path: str) -> str:
     from tests.api.openapi_check import template_for
 
     return template_for(path)
+
+
+def test_document_is_valid_openapi_31() -> None:
+    # the OAS 3.1 meta-schema as schemathesis ships it
+    from jsonschema import Draft202012Validator
+    from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+    errors = list(Draft202012Validator(OPENAPI_31).iter_errors(document()))
+    assert not errors, errors[0].message
+    for schema in document()["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)  # raises, naming the keyword

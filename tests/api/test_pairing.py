@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from ncpa.api import pairing
 from ncpa.api.envelope import EnvelopeError, b64url, open_envelope, seal, unb64url
@@ -194,3 +196,24 @@ def test_access_token_round_trip_and_refusals(tmp_path: Path) -> None:
         issuer.verify(other_cp.issue("installer", "phone-1"))
     with pytest.raises(TokenError):
         issuer.verify(alg_none_jwt({"role": "installer", "sub": "phone-1"}))
+
+
+# -- properties ------------------------------------------------------------------------------
+
+SECRET = b"\x33" * 32
+
+
+@settings(max_examples=60, deadline=None)
+@given(hs.text(alphabet=hs.characters(min_codepoint=33, max_codepoint=126), min_size=1))
+def test_envelope_round_trips_any_ascii(inner: str) -> None:
+    assert open_envelope(seal(inner, SECRET, CP_ID), SECRET, CP_ID) == inner
+
+
+@settings(max_examples=60, deadline=None)
+@given(hs.data())
+def test_any_single_byte_change_is_refused(data: hs.DataObject) -> None:
+    raw = bytearray(unb64url(seal("a.b.c", SECRET, CP_ID)[3:]))
+    i = data.draw(hs.integers(0, len(raw) - 1))
+    raw[i] ^= data.draw(hs.integers(1, 255))
+    with pytest.raises(EnvelopeError):
+        open_envelope("v1." + b64url(bytes(raw)), SECRET, CP_ID)

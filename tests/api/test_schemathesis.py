@@ -43,7 +43,7 @@ async def test_schemathesis_live(charger: Charger, tmp_path: Path) -> None:
             str(st), "--config-file", str(config), "run", f"{api.url}/openapi.json",
             "--checks", CHECKS, "--max-examples", "4", "--phases", "examples,coverage,fuzzing",
             "--seed", "1", "--workers", "2", "--no-color", "--generation-database", "none",
-            "--generation-with-security-parameters", "false", "--max-time", "25",
+            "--generation-with-security-parameters", "false", "--max-time", "15",
             "--report-dir", str(tmp_path / "report"),
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
