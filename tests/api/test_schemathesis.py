@@ -45,7 +45,8 @@ async def test_schemathesis_live(charger: Charger, tmp_path: Path) -> None:
             "--seed", "1", "--workers", "2", "--no-color", "--generation-database", "none",
             "--generation-with-security-parameters", "false", "--max-time", "15",
             "--report-dir", str(tmp_path / "report"),
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env=env, cwd=tmp_path,  # its cache folder goes there, not into the checkout
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         out, _ = await proc.communicate()
         text = out.decode(errors="replace")
