@@ -37,6 +37,9 @@ class UpdateService:
         self.error: str | None = None
         self.last: StoredBundle | None = None
         self._task: asyncio.Task[None] | None = None
+        # uploads cut short by a power loss or a restart leave .part files: never used
+        for stale in self.incoming.glob("*.part") if self.incoming.exists() else []:
+            stale.unlink(missing_ok=True)
         try:
             self.vendor_key: ed25519.Ed25519PublicKey | None = load_vendor_key(
                 vendor_key_path.read_bytes()

@@ -240,3 +240,15 @@ def test_sign_tool_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert sign_main([str(out), "--verify", "--pubkey", str(other)]) == 1
     assert sign_main([str(src), "--key", str(key), "--version", "../x", "--output", str(out)]) == 2
     assert "OK" in capsys.readouterr().out
+
+
+def test_service_drops_partial_uploads_at_start(tmp_path: Path) -> None:
+    from ncpa.updates.service import UpdateService
+
+    incoming = tmp_path / "data" / "updates"
+    incoming.mkdir(parents=True)
+    (incoming / "x.part").write_bytes(b"half")
+    (incoming / "0.2.0-abc.bundle").write_bytes(b"kept")
+    service = UpdateService(tmp_path / "data", tmp_path / "missing.pem", 60)
+    assert service.vendor_key is None  # no key pinned: updates disabled, not a crash
+    assert sorted(p.name for p in incoming.iterdir()) == ["0.2.0-abc.bundle"]
