@@ -238,3 +238,21 @@ async def test_tls_with_device_certificate(charger: Charger, tmp_path: Path) -> 
     finally:
         await api.session.close()
         await api.server.stop()
+
+
+async def test_without_keys_pairing_and_updates_are_503(charger: Charger, tmp_path: Path) -> None:
+    empty = tmp_path / "no-keys"
+    empty.mkdir()
+    api = await start_api(charger, empty, issuer_keys=())
+    try:
+        status, body = await api.pair(AUTH.token())
+        assert status == 503 and body["error"] == "ServiceUnavailable"
+        token = api.server_tokens().issue("operator", "phone-1")
+        form = aiohttp.FormData()
+        form.add_field("data", b"x", filename="u.tar")
+        status, body = await api.call("POST", "/upgrade", token, data=form)
+        assert status == 503 and "vendor key" in body["message"]
+        assert (await api.call("GET", "/status", token))[0] == 200  # the rest works
+    finally:
+        await api.session.close()
+        await api.server.stop()
