@@ -140,6 +140,7 @@ def test_kill9_mid_session_then_restart_closes_one_transaction(tmp_path: Path) -
         rows = transactions(agent.data_dir)
         assert len(rows) == 1, rows
         tx_id, tag, start, stop, reason = rows[0]
+        assert tag == "LCPIT0001"
         assert reason == "PowerLoss" and stop is not None
         assert stop > start  # the last durable reading, not the start
         assert tx_id == checkpoint_seen[0][0]
