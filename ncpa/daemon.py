@@ -25,6 +25,15 @@ from ncpa.systemd import notify, watchdog_interval, watchdog_loop
 
 log = get_logger(__name__)
 
+SIM_HINT = """
+  Simulated charger ready. Simulator control: http://127.0.0.1:{port}/sim
+  In another terminal (. .venv/bin/activate; add --url http://127.0.0.1:{port} if not 8081):
+    ncpa-sim plug       an EV plugs in        ncpa-sim watch     live view
+    ncpa-sim ev pause   the EV pauses         ncpa-sim ev charge asks for energy again
+    ncpa-sim tap UID    a card at the reader  ncpa-sim unplug    ends the transaction
+    ncpa-sim fault rcd on|off                 ncpa transactions --config demo/ncpa.toml
+"""
+
 
 class Component(Protocol):
     async def start(self) -> None: ...
@@ -157,6 +166,8 @@ class Daemon:
                 simulator=f"http://127.0.0.1:{self.sim_port}/sim" if self.sim_port else None,
                 csms=cfg.ocpp.csms_url or "offline",
             )
+            if self.sim_port:
+                print(SIM_HINT.format(port=self.sim_port), file=sys.stderr, flush=True)
             await self._stop.wait()
         finally:
             notify("STOPPING=1")
