@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hal.board import Board
 from ncpa import config as config_mod
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
@@ -69,11 +70,14 @@ async def running_station(
     data_dir: Path,
     plant: Plant | None = None,
     station: dict[str, Any] | None = None,
+    board_hook: Callable[[Board], None] | None = None,
     **charging: Any,
 ) -> AsyncIterator[Env]:
     cfg = make_config(data_dir, station, **charging)
     store = await Store.open(cfg.data_dir)
     board, plant = build_board(cfg, plant)
+    if board_hook is not None:  # swap in a misbehaving device
+        board_hook(board)
     bus = EventBus()
     events: list[object] = []
     bus.subscribe(events.append)

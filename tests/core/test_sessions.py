@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hal.board import Board
 from ncpa.events import TransactionStarted, TransactionStopped
 from ncpa.store import Store, WhitelistEntry
 from simulator.plant import FaultKind, Plant
@@ -322,3 +324,44 @@ async def test_recovery_resumes_when_configured(tmp_path: Path) -> None:
         tx = env.station.view(1).transaction
         assert tx is not None and tx.id == tx_id
         assert len(await env.store.open_transactions()) == 1
+
+
+class _BrokenLock:
+    """A lock driver that fails in a way no driver should: the core must stay safe."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.broken = False
+
+    async def set_locked(self, locked: bool) -> bool:
+        if self.broken:
+            raise RuntimeError("driver bug")
+        result: bool = await self.inner.set_locked(locked)
+        return result
+
+    async def feedback_locked(self) -> bool:
+        result: bool = await self.inner.feedback_locked()
+        return result
+
+
+async def test_unexpected_driver_error_leaves_connector_safe(tmp_path: Path) -> None:
+    locks: list[_BrokenLock] = []
+
+    def hook(board: Board) -> None:
+        lock = _BrokenLock(board.connectors[0].lock)
+        locks.append(lock)
+        board.connectors[0].lock = lock
+
+    async with running_station(tmp_path, board_hook=hook, authentication_mode="PLUGNCHARGE") as env:
+        env.plant.plug(1)
+        await env.wait(lambda: charging(env))
+        locks[0].broken = True
+        env.plant.set_ev_state(1, wants_energy=False)
+        await env.station.stop_connector(1, "Remote")  # the lock must now move: it raises
+        await env.wait(lambda: env.status() == "Faulted")
+        c = env.plant.connectors[1]
+        assert not c.contactor_cmd and c.offered_a == 0
+        assert env.station.view(1).error_code == "InternalError"
+        locks[0].broken = False
+        env.plant.unplug(1)
+        await env.wait(lambda: env.status() == "Available", what="a fresh start")
