@@ -14,6 +14,8 @@ backoff_min = 2                 # reconnect delay, doubled each failure, with ji
 backoff_max = 300
 outbox_max_rows = 200000        # queued transaction messages before meter values are thinned
 ```
+Until ncpa/config.py lets these keys through `[ocpp]`, they can be given in a table
+`[ocpp_client]` of their own (same names).
 """
 
 from __future__ import annotations
@@ -42,7 +44,6 @@ class OcppOptions:
     backoff_max: float = 300.0
     boot_retry: float = 60.0  # Boot retry when the CSMS gives interval 0
     outbox_max_rows: int = 200_000
-    firmware_retry_interval: float = 30.0
     data_dir: Path = Path("/var/lib/ncpa")
 
     @property
@@ -52,9 +53,12 @@ class OcppOptions:
 
 def parse_options(config: Config) -> OcppOptions:
     """Read `[ocpp]`; unknown keys or wrong types raise ConfigError naming the key."""
-    raw = config.raw.get("ocpp", {})
-    if not isinstance(raw, dict):
-        raise ConfigError("[ocpp] must be a table")
+    raw: dict[str, Any] = {}
+    for section in ("ocpp", "ocpp_client"):
+        table = config.raw.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        raw.update(table)
     known = {f.name: f for f in fields(OcppOptions)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
