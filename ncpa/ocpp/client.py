@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
@@ -108,6 +109,7 @@ class OcppClient:
         self._tasks = [
             asyncio.create_task(self.recorder.run(), name="ocpp-recorder"),
             asyncio.create_task(self._status_sender(), name="ocpp-status"),
+            asyncio.create_task(self._aligned(), name="ocpp-aligned"),
             asyncio.create_task(self._run(), name="ocpp-connection"),
         ]
         log.info("ocpp.started", url=self.options.url, version=self.options.version)
@@ -271,9 +273,19 @@ class OcppClient:
         )
 
     async def _status_sender(self) -> None:
+        """StatusNotification per change; with MinimumStatusDuration, a status must last
+        that long to be reported (only the newest per connector is sent)."""
         while True:
-            ev = await self._status.get()
-            if self.connected.is_set():
+            latest = {(ev := await self._status.get()).connector_id: ev}
+            hold = self.settings.get_int("MinimumStatusDuration")
+            if hold > 0:
+                await asyncio.sleep(hold)
+            while not self._status.empty():
+                ev = self._status.get_nowait()
+                latest[ev.connector_id] = ev
+            if not self.connected.is_set():
+                continue  # the current status of every connector is sent after the next boot
+            for ev in latest.values():
                 await self.try_send(
                     call.StatusNotification(
                         connector_id=ev.connector_id,
@@ -302,17 +314,30 @@ class OcppClient:
             while_pending=True,
         )
 
+    async def _aligned(self) -> None:
+        """Clock-aligned meter values (ClockAlignedDataInterval), online or not: those of a
+        transaction go to the outbox."""
+        while True:
+            interval = self.settings.get_int("ClockAlignedDataInterval")
+            if interval <= 0:
+                await asyncio.sleep(5)
+                continue
+            await asyncio.sleep(interval - (time.time() % interval))
+            await self.send_aligned_meter_values()
+
     async def send_aligned_meter_values(self) -> None:
         measurands = self.settings.get_csl("MeterValuesAlignedData")
-        if not measurands:
-            return
+        stop_measurands = self.settings.get_csl("StopTxnAlignedData")
         for cid in self.station.connector_ids:
             sample = self.recorder.latest.get(cid)
             if sample is None:
                 continue
             if sample.transaction_id is not None:
-                self.recorder.queue_meter(sample, "Sample.Clock", measurands)
-            else:
+                if measurands:
+                    self.recorder.queue_meter(sample, "Sample.Clock", measurands)
+                if stop_measurands:
+                    self.recorder.remember_aligned(sample, stop_measurands)
+            elif measurands and self.connected.is_set():
                 await self.send_meter_values(cid, "Sample.Clock", measurands)
 
     # -- answers and commands --------------------------------------------------------------
@@ -320,7 +345,14 @@ class OcppClient:
     async def _ask_csms(self, id_tag: str) -> dict[str, Any] | None:
         if not self.connected.is_set():
             return None
-        res = await self.try_send(call.Authorize(id_tag=id_tag))
+        # a driver waits at the reader: do not wait the full call timeout for an answer
+        try:
+            res = await asyncio.wait_for(
+                self.try_send(call.Authorize(id_tag=id_tag)), min(self.options.call_timeout, 10)
+            )
+        except TimeoutError:
+            log.warning("ocpp.authorize.timeout", id_tag=id_tag)
+            return None
         return dict(res.id_tag_info) if res is not None else None
 
     async def transaction_answered(self, item: Item, res: Any, remote_id: int | None) -> None:

@@ -11,17 +11,20 @@ CSMS id filled in when they reach the head of the queue. Delivery is strictly
 in order, so a Stop can never overtake its Start.
 
 Capacity: `max_rows` (default 200 000, about 80 MB) holds more than 30 days of
-60 s samples on two connectors. When it is reached, every second queued meter
-value is deleted (thinning); Start and Stop rows are never dropped for space.
+60 s samples on two connectors. When it is reached, or the disk has less than
+MIN_FREE_BYTES left, every second queued meter value is deleted (thinning); Start
+and Stop rows are never dropped for space.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +34,8 @@ from ncpa.store import Store, atomic
 log = get_logger(__name__)
 
 START, STOP, METER = "start", "stop", "meter"
+MIN_FREE_BYTES = 64 * 2**20
+_SPACE_CHECK_EVERY = 256  # meter rows between two looks at the free disk space
 ACTIONS = {START: "StartTransaction", STOP: "StopTransaction", METER: "MeterValues"}
 
 _MIGRATIONS = [
@@ -77,6 +82,8 @@ class Outbox:
         self.store = store
         self.max_rows = max_rows
         self.changed = asyncio.Event()  # set when a row is added (wakes the sender)
+        self.free_bytes: Callable[[], int] = lambda: shutil.disk_usage(store.path.parent).free
+        self._meters_since_check = 0
 
     async def open(self) -> None:
         await self.store.migrate("ocpp-outbox", _MIGRATIONS)
@@ -90,6 +97,12 @@ class Outbox:
         unique_id = str(uuid.uuid4())
         data = json.dumps(payload)
         now = time.time()
+        low_space = False
+        if kind == METER:
+            self._meters_since_check += 1
+            if self._meters_since_check >= _SPACE_CHECK_EVERY:
+                self._meters_since_check = 0
+                low_space = await asyncio.to_thread(self.free_bytes) < MIN_FREE_BYTES
 
         def _put(conn: sqlite3.Connection) -> int:
             with atomic(conn):
@@ -104,7 +117,7 @@ class Outbox:
                 elif kind == STOP:
                     conn.execute("UPDATE ocpp_tx SET stop_queued = 1 WHERE tx_id = ?", (tx_id,))
                 count: int = conn.execute("SELECT COUNT(*) FROM ocpp_outbox").fetchone()[0]
-                if count <= self.max_rows or kind != METER:
+                if kind != METER or (count <= self.max_rows and not low_space):
                     return 0
                 # thin meter values: drop every second one (never a Start or Stop)
                 return conn.execute(

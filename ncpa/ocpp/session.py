@@ -56,7 +56,6 @@ class Session:
                 workers = [
                     asyncio.create_task(self._heartbeat(), name="ocpp-heartbeat"),
                     asyncio.create_task(self._pump(), name="ocpp-outbox"),
-                    asyncio.create_task(self._aligned(), name="ocpp-aligned"),
                 ]
                 await asyncio.wait({reader, *workers}, return_when=asyncio.FIRST_COMPLETED)
             for task in (reader, boot, *workers):
@@ -128,19 +127,6 @@ class Session:
         csms_time = parse_time_or_none(res.current_time)
         if csms_time is not None and abs(csms_time - time.time()) > 5:
             log.warning("ocpp.clock_skew", seconds=round(time.time() - csms_time, 1))
-
-    # -- clock-aligned meter values ----------------------------------------------
-
-    async def _aligned(self) -> None:
-        settings = self.client.settings
-        while True:
-            interval = settings.get_int("ClockAlignedDataInterval")
-            if interval <= 0:
-                await asyncio.sleep(5)
-                continue
-            now = time.time()
-            await asyncio.sleep(interval - (now % interval))
-            await self.client.send_aligned_meter_values()
 
     # -- the outbox ----------------------------------------------------------------
 

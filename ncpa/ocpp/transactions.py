@@ -35,6 +35,8 @@ class TransactionRecorder:
         self._queue: asyncio.Queue[tuple[str, int, dict[str, Any]]] = asyncio.Queue()
         self._last_sample: dict[int, float] = {}
         self.latest: dict[int, MeterSample] = {}
+        # StopTxnAlignedData: clock-aligned values of each running transaction, for its Stop
+        self._aligned: dict[int, list[dict[str, Any]]] = {}
         self._unsubscribe: list[Any] = []
 
     def attach(self) -> None:
@@ -66,14 +68,17 @@ class TransactionRecorder:
 
     def _stopped(self, ev: TransactionStopped) -> None:
         payload = stop_payload(ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag)
+        data = self._aligned.pop(ev.transaction_id, [])
         measurands = self.settings.get_csl("StopTxnSampledData")
         sample = self.latest.get(ev.connector_id)
         if measurands and sample is not None:
-            payload["transaction_data"] = [
+            data.append(
                 meter_value(
                     sample.reading, measurands, "Transaction.End", sample.offered_a, self.phases
                 )
-            ]
+            )
+        if data:
+            payload["transaction_data"] = data
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
 
     def _sample(self, ev: MeterSample) -> None:
@@ -87,6 +92,11 @@ class TransactionRecorder:
             return
         self._last_sample[ev.connector_id] = ts
         self.queue_meter(ev, "Sample.Periodic", self.settings.get_csl("MeterValuesSampledData"))
+
+    def remember_aligned(self, ev: MeterSample, measurands: list[str]) -> None:
+        assert ev.transaction_id is not None
+        mv = meter_value(ev.reading, measurands, "Sample.Clock", ev.offered_a, self.phases)
+        self._aligned.setdefault(ev.transaction_id, []).append(mv)
 
     def queue_meter(self, ev: MeterSample, context: str, measurands: list[str]) -> None:
         """A transaction meter value (clock-aligned ones come here too)."""

@@ -241,3 +241,41 @@ async def test_trigger_message(csms: Csms, agent_factory: AgentFactory) -> None:
         call.TriggerMessage(requested_message="StatusNotification", connector_id=9)
     )
     assert bad.status == "Rejected"
+
+
+async def test_minimum_status_duration_hides_short_statuses(
+    csms: Csms, agent_factory: AgentFactory
+) -> None:
+    agent = await agent_factory(csms.url, settings={"MinimumStatusDuration": "1"})
+    await agent.accepted()
+    await csms.wait_for("StatusNotification", 2)
+    before = len(csms.calls("StatusNotification"))
+    await agent.plug(1)  # Preparing ...
+    await agent.unplug(1)  # ... Available again within a second
+    await asyncio.sleep(1.5)
+    sent = [m.payload["status"] for m in csms.calls("StatusNotification")[before:]]
+    assert "Preparing" not in sent
+
+
+async def test_stop_transaction_carries_clock_aligned_data(
+    csms: Csms, agent_factory: AgentFactory
+) -> None:
+    agent = await agent_factory(
+        csms.url,
+        settings={
+            "ClockAlignedDataInterval": "1",
+            "MeterValuesAlignedData": "",
+            "StopTxnAlignedData": "Energy.Active.Import.Register",
+        },
+    )
+    await agent.accepted()
+    await agent.plug(1)
+    await agent.station.remote_start("T", 1)
+    await agent.transaction(1)
+    await asyncio.sleep(2.2)
+    await agent.unplug(1)
+    stop = (await csms.wait_for("StopTransaction"))[0]
+    data = stop.payload["transactionData"]
+    assert len(data) >= 1
+    assert data[0]["sampledValue"][0]["context"] == "Sample.Clock"
+    assert not [m for m in csms.calls("MeterValues") if "transactionId" in m.payload]

@@ -206,3 +206,20 @@ async def test_capacity_thins_meter_values_never_transactions(tmp_path: Path) ->
         assert Outbox(store).max_rows > 30 * 24 * 60 * 2
     finally:
         await store.close()
+
+
+async def test_low_disk_space_thins_meter_values(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    try:
+        outbox = Outbox(store)
+        await outbox.open()
+        outbox.free_bytes = lambda: 1024  # the disk is nearly full
+        await outbox.enqueue(START, 1, {})
+        for i in range(600):
+            await outbox.enqueue(METER, 1, {"n": i})
+        await outbox.enqueue(STOP, 1, {})
+        depth = await outbox.depth()
+        assert depth[START] == 1 and depth[STOP] == 1
+        assert depth[METER] < 400
+    finally:
+        await store.close()
