@@ -61,7 +61,7 @@ class OcppClient:
         self.auth = RemoteAuthorization(
             self.settings, self.cache, self._ask_csms, station.authorizer.card
         )
-        self.smart = SmartCharging(station, self.outbox)
+        self.smart = SmartCharging(station, self.outbox, self.settings)
         base = self.options.data_dir / "ocpp"
         self.certs = CertificateStore(
             base / "certs", self.settings.get_int("CertificateStoreMaxLength")

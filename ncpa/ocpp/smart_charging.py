@@ -17,6 +17,7 @@ from ncpa.charging.station import ChargingStation
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import Outbox
 from ncpa.ocpp.profile_payload import profile_from_payload, schedule_to_payload
+from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
 
 log = get_logger(__name__)
@@ -37,13 +38,19 @@ except ImportError:  # pragma: no cover - depends on the build
 
 
 class SmartCharging:
-    def __init__(self, station: ChargingStation, outbox: Outbox) -> None:
+    def __init__(self, station: ChargingStation, outbox: Outbox, settings: OcppSettings) -> None:
         self.station = station
         self.outbox = outbox
         self.profiles: Any = None
         self.source: Any = None
         if ENGINE:
-            self.profiles = ChargingProfiles(station.store)
+            # the capacity keys are read-only: their defaults are what the engine enforces
+            self.profiles = ChargingProfiles(
+                station.store,
+                max_profiles=settings.get_int("MaxChargingProfilesInstalled"),
+                max_stack_level=settings.get_int("ChargeProfileMaxStackLevel"),
+                max_periods=settings.get_int("ChargingScheduleMaxPeriods"),
+            )
             self.source = CsmsLimitSource(station, self.profiles)
 
     @property

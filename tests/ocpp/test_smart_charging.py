@@ -69,6 +69,14 @@ async def test_tx_default_profile_in_amps_sets_the_csms_limit(
     assert comp.status == "Accepted"
     periods = comp.charging_schedule["charging_schedule_period"]
     assert periods[0]["limit"] == 10
+    watts = await csms.call(
+        call.GetCompositeSchedule(connector_id=1, duration=600, charging_rate_unit="W")
+    )
+    assert watts.charging_schedule["charging_rate_unit"] == "W"
+    station = await csms.call(call.GetCompositeSchedule(connector_id=0, duration=600))
+    assert station.status == "Accepted"
+    bad = await csms.call(call.GetCompositeSchedule(connector_id=5, duration=600))
+    assert bad.status == "Rejected"
 
 
 async def test_charge_point_max_profile_in_watts_is_converted(
@@ -113,6 +121,13 @@ async def test_tx_profile_for_the_running_transaction(
     res = await csms.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles=p))
     assert res.status == "Accepted"
     await until(lambda: csms_limit(agent) == 8, 5, "tx limit")
+
+
+async def test_capacity_keys_are_enforced(csms: Csms, agent_factory: AgentFactory) -> None:
+    await online(csms, agent_factory)
+    too_high = profile(1, "TxDefaultProfile", 10, stack=11)  # ChargeProfileMaxStackLevel 10
+    res = await csms.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles=too_high))
+    assert res.status == "Rejected"
 
 
 async def test_clear_charging_profile(csms: Csms, agent_factory: AgentFactory) -> None:
