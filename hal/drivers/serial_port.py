@@ -1,0 +1,32 @@
+"""Opening a serial port as asyncio streams (pyserial-asyncio-fast), with one clear error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import serial
+import serial_asyncio_fast
+
+from hal.errors import DeviceError
+
+
+async def open_serial(
+    port: str, baudrate: int, parity: str = "N", stopbits: int = 1
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open `port` raw (8 data bits); raises DeviceError naming the port when it cannot."""
+    try:
+        return await serial_asyncio_fast.open_serial_connection(
+            url=port, baudrate=baudrate, parity=parity, stopbits=stopbits, bytesize=8
+        )
+    except (OSError, serial.SerialException, ValueError) as e:
+        raise DeviceError(f"cannot open serial port {port}: {e}") from e
+
+
+async def close_writer(writer: asyncio.StreamWriter | None) -> None:
+    if writer is None:
+        return
+    writer.close()
+    # the port may be gone already (unplugged adapter): nothing left to release then
+    with contextlib.suppress(OSError, TimeoutError, serial.SerialException):
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
