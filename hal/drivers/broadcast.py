@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import weakref
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+class Subscription(Generic[T]):
+    """An async iterator of published values. Unlike an async generator it survives a
+    cancelled `anext()` (a caller waiting with a timeout), and it is dropped from its
+    Broadcast when nobody holds it any more."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[T] = asyncio.Queue()
+
+    def __aiter__(self) -> Subscription[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self._queue.get()
+
+    def _put(self, value: T) -> None:
+        self._queue.put_nowait(value)
 
 
 class Broadcast(Generic[T]):
@@ -20,7 +38,7 @@ class Broadcast(Generic[T]):
         self._replay = replay
         self._latest: T | None = None
         self._has_latest = False
-        self._queues: set[asyncio.Queue[T]] = set()
+        self._subs: weakref.WeakSet[Subscription[T]] = weakref.WeakSet()
 
     @property
     def latest(self) -> T | None:
@@ -28,16 +46,12 @@ class Broadcast(Generic[T]):
 
     def publish(self, value: T) -> None:
         self._latest, self._has_latest = value, True
-        for q in self._queues:
-            q.put_nowait(value)
+        for sub in list(self._subs):
+            sub._put(value)
 
-    async def subscribe(self) -> AsyncIterator[T]:
-        q: asyncio.Queue[T] = asyncio.Queue()
+    def subscribe(self) -> Subscription[T]:
+        sub: Subscription[T] = Subscription()
         if self._replay and self._has_latest:
-            q.put_nowait(self._latest)  # type: ignore[arg-type]
-        self._queues.add(q)
-        try:
-            while True:
-                yield await q.get()
-        finally:
-            self._queues.discard(q)
+            sub._put(self._latest)  # type: ignore[arg-type]
+        self._subs.add(sub)
+        return sub
