@@ -11,6 +11,7 @@ current, NaN) are rejected with a DeviceError and logged, never passed on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
@@ -64,6 +65,9 @@ class ModbusLink:
         retries: int = 1,
     ) -> None:
         self.label = f"{host}:{tcp_port}" if host else port
+        # pymodbus logs every missed answer at ERROR; this driver raises (and the core
+        # logs) a DeviceError for each, so its own lines would only double them
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
         self._timeout = timeout
         self._retries = retries
         self._received = 0  # bytes received since the last request (to tell CRC from silence)
