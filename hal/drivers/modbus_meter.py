@@ -169,6 +169,9 @@ class ModbusMeter:
         self.limits = limits or Plausibility()
         self._blocks = register_map.blocks()
         self._last: MeterReading | None = None
+        self._candidate: MeterReading | None = None  # a rejected reading, maybe a new series
+        self._consistent = 0
+        self.rebase_after = 5
 
     async def read(self) -> MeterReading:
         values: dict[str, float] = {}
@@ -184,14 +187,34 @@ class ModbusMeter:
             energy_wh=values["energy_import"],
             timestamp=time.time(),
         )
-        problem = self._implausible(reading)
-        if problem:
+        problem = self._implausible(reading, self._last)
+        if problem and not self._new_baseline(reading, problem):
             log.warning("meter.implausible", meter=self.link.label, id=self.device_id, why=problem)
             raise DeviceError(f"meter {self.link.label} id {self.device_id}: {problem}")
         self._last = reading
+        self._candidate, self._consistent = None, 0
         return reading
 
-    def _implausible(self, r: MeterReading) -> str:
+    def _new_baseline(self, r: MeterReading, problem: str) -> bool:
+        """A glitch is rejected; but an energy register that keeps counting, plausibly,
+        from a new value (a meter swapped or reset under a running agent) becomes the new
+        baseline after `rebase_after` consistent readings, rather than a fault forever."""
+        if not problem.startswith("energy register"):
+            return False
+        if self._candidate is not None and not self._implausible(r, self._candidate):
+            self._consistent += 1
+        else:
+            self._consistent = 0
+        self._candidate = r
+        if self._consistent < self.rebase_after:
+            return False
+        log.error(
+            "meter.new_baseline", meter=self.link.label, id=self.device_id,
+            was=self._last.energy_wh if self._last else None, now=r.energy_wh,
+        )  # fmt: skip
+        return True
+
+    def _implausible(self, r: MeterReading, last: MeterReading | None) -> str:
         lim = self.limits
         if not is_finite(*r.voltage_v, *r.current_a, *r.power_w, r.energy_wh):
             return "non-finite value"
@@ -203,7 +226,6 @@ class ModbusMeter:
             return f"power out of range: {r.power_w}"
         if r.energy_wh < 0:
             return f"negative energy register: {r.energy_wh}"
-        last = self._last
         if last is not None:
             if r.energy_wh < last.energy_wh:
                 return f"energy register went backwards: {last.energy_wh} -> {r.energy_wh} Wh"

@@ -103,6 +103,14 @@ class RapiController:
 
     # -- used by RapiRelay (the controller's relay seen as the contactor) ----------
     async def allow_relay(self, allowed: bool) -> None:
+        if (
+            not allowed
+            and self._pilot not in (PilotState.C, PilotState.D)
+            and not self.relay_closed
+        ):
+            # the EV stopped asking (a pause): the controller has opened its relay itself.
+            # Keep the PWM offer, or the EV could never ask again (it waits for PWM).
+            return
         self._relay_allowed = allowed
         await self._apply()
 
@@ -312,8 +320,11 @@ def _hex(text: str) -> int | None:
 class RapiRelay:
     """hal.contactor.Contactor for the relay that the RAPI controller switches itself.
 
-    Opening is immediate (`$FS`); closing only allows the controller to close when the
-    EV asks (state C/D) while current is offered. Feedback is the controller's own view
+    Opening while the EV asks for energy is immediate (`$FS`: PWM off, relay open; the
+    next offer of the core enables it again). Opening after the EV stopped asking (state
+    B, a pause) changes nothing: the controller has opened already and keeps the PWM, so
+    the EV can resume. Closing only allows the controller to close when the EV asks
+    (state C/D) while current is offered. Feedback is the controller's own view
     (relay on while charging, or its stuck-relay fault), unless an auxiliary contact
     is wired to a GPIO input (`feedback`).
     """

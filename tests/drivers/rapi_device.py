@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hal.drivers.rapi_frames import Frame, FrameError, decode, xor_checksum
 from tests.drivers.pty_device import PtyDevice
 
@@ -20,6 +22,9 @@ class RapiDevice(PtyDevice):
         self.commands: list[Frame] = []
         self._buf = b""
         self._last_state: tuple[int, int] | None = None
+        # called with the relay's new position: drives the contactor's aux contact pin
+        self.on_relay: Callable[[bool], None] | None = None
+        self._relay = False
 
     @property
     def evse_state(self) -> int:
@@ -49,6 +54,10 @@ class RapiDevice(PtyDevice):
         self.notify()
 
     def notify(self) -> None:
+        if self.relay_closed != self._relay:
+            self._relay = self.relay_closed
+            if self.on_relay is not None:
+                self.on_relay(self._relay)
         state = (self.evse_state, PILOT_CODES[self.pilot])
         if state != self._last_state:
             self._last_state = state

@@ -74,6 +74,9 @@ async def emulated_rig(contactor: str = "gpio") -> AsyncIterator[Rig]:
     lock_motor = wire(factory, 5, 6, level=True, follow=False)
     unlock_motor = wire(factory, 13, 6, level=False, follow=False)
     wire(factory, 26, 19, level=True, follow=False)
+    if contactor == "rapi":
+        aux = factory.pin(27)
+        evcc.on_relay = lambda closed: aux.drive_high() if closed else aux.drive_low()
     rig = Rig(meter, evcc, rfid, factory, coil, lock_motor, unlock_motor, hw)
     try:
         yield rig

@@ -113,6 +113,14 @@ async def test_implausible_readings_are_rejected() -> None:
             await meter.read()
         peer.values["energy_import"] = 12350.0
         assert (await meter.read()).energy_wh == pytest.approx(12350.0)
+        # a swapped meter: a lower register that keeps counting becomes the new baseline
+        meter.rebase_after = 2
+        for energy in (500.0, 500.5):
+            peer.values["energy_import"] = energy
+            with pytest.raises(DeviceError, match="backwards"):
+                await meter.read()
+        peer.values["energy_import"] = 501.0  # the second consistent reading in a row
+        assert (await meter.read()).energy_wh == pytest.approx(501.0)
         await meter.link.close()
 
 

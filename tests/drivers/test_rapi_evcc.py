@@ -64,7 +64,13 @@ async def test_pilot_changes_and_offer(device: RapiDevice, evcc: RapiController)
     relay = RapiRelay(evcc)
     await until(lambda: evcc.relay_closed)
     assert await relay.feedback_closed()
-    await relay.set_closed(False)  # the core opens: controller sleeps at once
+    device.set_pilot("B")  # the EV pauses: the controller opens, the offer stays
+    await next_matching(it, lambda s: s.pilot == PilotState.B)
+    await relay.set_closed(False)
+    assert device.enabled
+    device.set_pilot("C")
+    await next_matching(it, lambda s: s.pilot == PilotState.C)
+    await relay.set_closed(False)  # the core opens while the EV asks: sleep at once
     assert not device.enabled and not device.relay_closed
     await evcc.set_offered_current(0)
     assert not device.enabled
