@@ -10,6 +10,11 @@ from hal.errors import DeviceError, DeviceTimeout
 from tests.drivers.modbus_peer import MeterPeer, PtyBridge, meter_peer
 
 
+async def read_fails(meter: ModbusMeter, error: type[Exception], match: str | None = None) -> None:
+    with pytest.raises(error, match=match):
+        await meter.read()
+
+
 def tcp_link(port: int) -> ModbusLink:
     return ModbusLink(host="127.0.0.1", tcp_port=port, timeout=0.3, retries=0)
 
@@ -44,11 +49,9 @@ async def test_rtu_over_a_serial_line() -> None:
             r = await meter.read()
             assert r.energy_wh == pytest.approx(12345.0, abs=1)
             peer.mode = "crc"
-            with pytest.raises(DeviceError, match="CRC"):
-                await meter.read()
+            await read_fails(meter, DeviceError, "CRC")
             peer.mode = "silent"
-            with pytest.raises(DeviceTimeout, match="no answer"):
-                await meter.read()
+            await read_fails(meter, DeviceTimeout, "no answer")
             peer.mode = "ok"
             assert (await meter.read()).voltage_v[1] == pytest.approx(229.5, abs=0.01)
         finally:
@@ -61,11 +64,9 @@ async def test_timeout_exception_response_and_recovery_over_tcp() -> None:
     async with meter_peer(rmap) as peer:
         meter = ModbusMeter(tcp_link(peer.port), rmap)
         peer.mode = "silent"
-        with pytest.raises(DeviceTimeout):
-            await meter.read()
+        await read_fails(meter, DeviceTimeout)
         peer.mode = "exception"
-        with pytest.raises(DeviceError, match="exception 4 \\(device failure\\)"):
-            await meter.read()
+        await read_fails(meter, DeviceError, "exception 4 \\(device failure\\)")
         peer.mode = "ok"
         assert (await meter.read()).energy_wh == pytest.approx(12345.0)
         await meter.link.close()
@@ -78,8 +79,7 @@ async def test_reconnects_after_the_server_goes_away() -> None:
         link = tcp_link(port)
         meter = ModbusMeter(link, rmap)
         await meter.read()
-    with pytest.raises(DeviceError):
-        await meter.read()
+    await read_fails(meter, DeviceError)
     # a new server on the same port: the next read reconnects
     again = MeterPeer(rmap)
     again.port = port
@@ -97,28 +97,23 @@ async def test_implausible_readings_are_rejected() -> None:
         meter = ModbusMeter(tcp_link(peer.port), rmap)
         await meter.read()
         peer.values["energy_import"] = 12000.0  # backwards
-        with pytest.raises(DeviceError, match="backwards"):
-            await meter.read()
+        await read_fails(meter, DeviceError, "backwards")
         peer.values["energy_import"] = 12346.0
         peer.values["voltage_l2"] = 4000.0
-        with pytest.raises(DeviceError, match="voltage"):
-            await meter.read()
+        await read_fails(meter, DeviceError, "voltage")
         peer.values["voltage_l2"] = 230.0
         peer.values["current_l1"] = float("nan")
-        with pytest.raises(DeviceError, match="non-finite"):
-            await meter.read()
+        await read_fails(meter, DeviceError, "non-finite")
         peer.values["current_l1"] = 10.0
         peer.values["energy_import"] = 9_000_000.0  # a jump no charger can explain
-        with pytest.raises(DeviceError, match="jumped"):
-            await meter.read()
+        await read_fails(meter, DeviceError, "jumped")
         peer.values["energy_import"] = 12350.0
         assert (await meter.read()).energy_wh == pytest.approx(12350.0)
         # a swapped meter: a lower register that keeps counting becomes the new baseline
         meter.rebase_after = 2
         for energy in (500.0, 500.5):
             peer.values["energy_import"] = energy
-            with pytest.raises(DeviceError, match="backwards"):
-                await meter.read()
+            await read_fails(meter, DeviceError, "backwards")
         peer.values["energy_import"] = 501.0  # the second consistent reading in a row
         assert (await meter.read()).energy_wh == pytest.approx(501.0)
         await meter.link.close()
