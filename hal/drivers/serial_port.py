@@ -14,13 +14,20 @@ from hal.errors import DeviceError
 async def open_serial(
     port: str, baudrate: int, parity: str = "N", stopbits: int = 1
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open `port` raw (8 data bits); raises DeviceError naming the port when it cannot."""
+    """Open `port` raw (8 data bits); raises DeviceError naming the port when it cannot.
+
+    The port is locked (flock): two programs on one line garble each other's frames,
+    so `ncpa hw-check` run next to the agent gets a clear "in use" instead.
+    """
     try:
         return await serial_asyncio_fast.open_serial_connection(
-            url=port, baudrate=baudrate, parity=parity, stopbits=stopbits, bytesize=8
-        )
+            url=port, baudrate=baudrate, parity=parity, stopbits=stopbits, bytesize=8,
+            exclusive=True,
+        )  # fmt: skip
     except (OSError, serial.SerialException, ValueError) as e:
-        raise DeviceError(f"cannot open serial port {port}: {e}") from e
+        hint = " (in use by another program: is the ncpa service running?)"
+        busy = "exclusively lock" in str(e)
+        raise DeviceError(f"cannot open serial port {port}: {e}{hint if busy else ''}") from e
 
 
 async def close_writer(writer: asyncio.StreamWriter | None) -> None:

@@ -136,3 +136,16 @@ async def test_missing_port() -> None:
 
     with pytest.raises(DeviceError, match="/dev/no-such-reader"):
         await Rdm6300Reader("/dev/no-such-reader").start()
+
+
+async def test_a_port_in_use_is_refused() -> None:
+    from hal.errors import DeviceError
+
+    async with Rdm6300Device() as dev:
+        first = Rdm6300Reader(dev.path)
+        await first.start()
+        try:
+            with pytest.raises(DeviceError, match="in use by another program"):
+                await Rdm6300Reader(dev.path).start()
+        finally:
+            await first.close()
