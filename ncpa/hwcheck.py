@@ -20,7 +20,6 @@ from typing import Any, TextIO
 from hal.board import Board, ConnectorDevices
 from hal.drivers.build import build_board
 from hal.drivers.rapi_evcc import RapiRelay
-from hal.drivers.settings import parse_hardware
 from hal.errors import DeviceError, DeviceTimeout
 from hal.evcc import EvccStatus, PilotState
 from ncpa.config import Config, ConfigError
@@ -225,7 +224,6 @@ class HwCheck:
     async def run(self, pin_factory: Any = None) -> int:
         self.say(f"NCPA hardware check, station {self.config.station.id}")
         try:
-            parse_hardware(self.config)
             board = await build_board(self.config, pin_factory=pin_factory)
         except ConfigError as e:
             self.say(f"configuration error: {e}")

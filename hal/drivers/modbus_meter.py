@@ -61,7 +61,7 @@ class ModbusLink:
         stopbits: int = 1,
         host: str = "",
         tcp_port: int = 502,
-        timeout: float = 0.5,
+        timeout: float = 0.4,
         retries: int = 1,
     ) -> None:
         self.label = f"{host}:{tcp_port}" if host else port

@@ -243,7 +243,11 @@ class RapiController:
                     self._on_state(evse, pilot)
                 if self._reapply.is_set():
                     self._reapply.clear()
-                    await self._apply()
+                    try:
+                        await self._apply()
+                    except DeviceError:
+                        self._reapply.set()  # not applied: try again at the next poll
+                        raise
                 elif not self._should_offer() and self._evse_state in RELAY_CLOSED_STATES:
                     log.warning("rapi.offering_unasked", port=self.port, state=self.state_name)
                     await self._apply()

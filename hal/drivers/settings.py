@@ -50,7 +50,9 @@ class MeterSettings:
     stopbits: int = _ranged(1, 1, 2)
     host: str = ""  # modbus-tcp
     tcp_port: int = _ranged(502, 1, 65535)
-    timeout: float = _ranged(0.5, 0.05, 10.0)
+    # per try; with the default retry a read of two blocks stays under the core's
+    # charging.meter_timeout (2 s) even when every request needs its retry
+    timeout: float = _ranged(0.4, 0.05, 10.0)
     retries: int = _ranged(1, 0, 5)
 
 
