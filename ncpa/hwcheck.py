@@ -10,11 +10,14 @@ Exit code: 0 all passed, 1 something failed, 2 the configuration is wrong.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, TextIO
 
 from hal.board import Board, ConnectorDevices
@@ -22,7 +25,8 @@ from hal.drivers.build import build_board
 from hal.drivers.rapi_evcc import RapiRelay
 from hal.errors import DeviceError, DeviceTimeout
 from hal.evcc import EvccStatus, PilotState
-from ncpa.config import Config, ConfigError
+from ncpa.config import Config, ConfigError, load
+from ncpa.log import configure as configure_logs
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
@@ -266,8 +270,39 @@ async def _not(cond: Callable[[], Awaitable[bool]]) -> bool:
     return not await cond()
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of `ncpa hw-check` (cli.py adds the subcommand with these)."""
+    p.add_argument("--config", type=Path, required=True, help="the charger's TOML config file")
+    p.add_argument(
+        "--card-timeout", type=float, default=30.0, help="seconds to wait for a card (30)"
+    )
+    p.add_argument("--log-level", default="ERROR", help="driver log lines shown (ERROR)")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run `ncpa hw-check` from parsed flags; returns the exit code."""
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    configure_logs(cfg.log_format, str(args.log_level).upper())
+    return asyncio.run(run_hw_check(cfg, sys.stdout, args.card_timeout))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ncpa.hwcheck`, the same as `ncpa hw-check`."""
+    parser = argparse.ArgumentParser(prog="ncpa hw-check", description=__doc__)
+    add_arguments(parser)
+    return command(parser.parse_args(argv))
+
+
 async def run_hw_check(
     config: Config, out: TextIO, card_timeout: float, *, pin_factory: Any = None
 ) -> int:
     """Run the whole check, writing progress and the table to `out`; returns the exit code."""
     return await HwCheck(config, out, card_timeout).run(pin_factory)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gpiozero import Device
 
 from hal.drivers.pn532_reader import Pn532Reader
-from ncpa.hwcheck import run_hw_check
+from ncpa.hwcheck import main, run_hw_check
 from tests.drivers.rig import Rig, emulated_rig, make_config
 
 
@@ -94,3 +101,35 @@ async def test_config_error_is_exit_2() -> None:
 
 
 assert Pn532Reader  # the reader the rig's config selects
+
+
+async def test_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with emulated_rig() as rig:
+        monkeypatch.setattr(Device, "pin_factory", rig.factory)  # gpio_pin_factory = ""
+        path = tmp_path / "ncpa.toml"
+        path.write_text(_toml({"hardware": rig.hardware}))
+        argv = ["--config", str(path), "--card-timeout", "0.5"]
+        # the check runs its own event loop (as from the shell); the emulators run in ours
+        code = await asyncio.to_thread(main, argv)
+        out = capsys.readouterr().out
+        assert code == 1, out  # no card was presented
+        assert "connector 1: meter ...\n    PASS" in out and "no card read" in out
+        assert await asyncio.to_thread(main, ["--config", str(tmp_path / "nope.toml")]) == 2
+
+
+def _toml(data: dict[str, Any], prefix: str = "") -> str:
+    """Just enough of a TOML writer for the rig's config (tables, arrays of tables)."""
+    lines: list[str] = []
+    tables: list[str] = []
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            tables.append(f"\n[{name}]\n" + _toml(value, name))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value:
+                tables.append(f"\n[[{name}]]\n" + _toml(item, name))
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n" + "".join(tables)
