@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import struct
@@ -43,7 +44,11 @@ def encode(value: float, rtype: str, scale: float, word_order: str) -> list[int]
 
 class MeterPeer:
     def __init__(
-        self, register_map: RegisterMap, device_id: int = 1, framer: str = "socket"
+        self,
+        register_map: RegisterMap,
+        device_id: int = 1,
+        framer: str = "socket",
+        more_ids: tuple[int, ...] = (),
     ) -> None:
         self.map = register_map
         self.device_id = device_id
@@ -55,12 +60,15 @@ class MeterPeer:
             "power_l1": 3680.0, "power_l2": 3650.0, "power_l3": 3700.0,
             "energy_import": 12345.0,
         }  # fmt: skip
+        # other meters on the same bus (RS-485 line or gateway): their own values
+        self.others: dict[int, dict[str, float]] = {i: dict(self.values) for i in more_ids}
         self.mode = "ok"
         self.requests = 0
         self._server: ModbusTcpServer | None = None
 
     async def _action(
         self,
+        device_id: int,
         function_code: int,
         start_address: int,
         address: int,
@@ -71,10 +79,11 @@ class MeterPeer:
         self.requests += 1
         if self.mode == "exception":
             return ExcCodes.DEVICE_FAILURE
+        values = self.others.get(device_id, self.values)
         for r in self.map.registers:
             offset = r.address - start_address
             if offset >= 0 and offset + r.size <= len(registers):
-                words = encode(self.values.get(r.name, 0.0), r.type, r.scale, r.word_order)
+                words = encode(values.get(r.name, 0.0), r.type, r.scale, r.word_order)
                 registers[offset : offset + r.size] = words
         return None
 
@@ -90,9 +99,12 @@ class MeterPeer:
             SimData(address=b.address, count=b.count, values=0, datatype=DataType.REGISTERS)
             for b in self.map.blocks()
         ]
-        device = SimDevice(id=self.device_id, simdata=blocks, action=self._action)
+        devices = [
+            SimDevice(id=i, simdata=list(blocks), action=functools.partial(self._action, i))
+            for i in (self.device_id, *self.others)
+        ]
         self._server = ModbusTcpServer(
-            device, address=("127.0.0.1", self.port), framer=self.framer, trace_packet=self._trace
+            devices, address=("127.0.0.1", self.port), framer=self.framer, trace_packet=self._trace
         )
         await self._server.serve_forever(background=True)
 

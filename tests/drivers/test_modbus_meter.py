@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from hal.drivers.modbus_meter import ModbusLink, ModbusMeter
@@ -54,6 +56,23 @@ async def test_rtu_over_a_serial_line() -> None:
             await read_fails(meter, DeviceTimeout, "no answer")
             peer.mode = "ok"
             assert (await meter.read()).voltage_v[1] == pytest.approx(229.5, abs=0.01)
+        finally:
+            await link.close()
+            await bridge.stop()
+
+
+async def test_two_meters_share_one_rs485_line() -> None:
+    rmap = load_map("sdm120")
+    async with meter_peer(rmap, device_id=1, framer="rtu", more_ids=(2,)) as peer:
+        peer.others[2]["energy_import"] = 777.0
+        bridge = PtyBridge(peer.port)
+        await bridge.start()
+        link = ModbusLink(port=bridge.path, baudrate=9600, timeout=0.3, retries=0)
+        first, second = ModbusMeter(link, rmap, device_id=1), ModbusMeter(link, rmap, device_id=2)
+        try:
+            # concurrent reads from two connectors' loops: the link serializes them
+            a, b = await asyncio.gather(first.read(), second.read())
+            assert (a.energy_wh, b.energy_wh) == (pytest.approx(12345.0), pytest.approx(777.0))
         finally:
             await link.close()
             await bridge.stop()
