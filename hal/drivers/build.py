@@ -97,8 +97,9 @@ class _Builder:
         meter = ModbusMeter(self.link(m), load_map(m.model), m.device_id)
         e = c.evcc
         evcc = RapiController(
-            e.port, e.baudrate, e.poll_interval, e.link_timeout, e.command_timeout
-        )
+            e.port, e.baudrate, e.poll_interval, e.link_timeout, e.command_timeout,
+            e.heartbeat_interval, e.heartbeat_current,
+        )  # fmt: skip
         await _start(evcc.start, f"{w}.evcc.port")
         self.closers.append(evcc.close)
         k = c.contactor

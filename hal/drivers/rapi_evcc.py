@@ -61,8 +61,15 @@ class RapiController:
         poll_interval: float = 1.0,
         link_timeout: float = 3.0,
         command_timeout: float = 0.5,
+        heartbeat_interval: int = 0,
+        heartbeat_current: int = 6,
     ) -> None:
         self.port = port
+        # RAPI heartbeat supervision ($SY): when the agent stops pulsing (hung, crashed),
+        # the controller itself limits the current to heartbeat_current. 0: off.
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_current = heartbeat_current
+        self._heartbeat_armed = False
         self.baudrate = baudrate
         self.poll_interval = poll_interval
         self.link_timeout = link_timeout
@@ -230,6 +237,7 @@ class RapiController:
             self._on_state(_hex(frame.args[0]), None)
         elif frame.kind == "AB":
             log.warning("rapi.controller_rebooted", port=self.port, args=" ".join(frame.args))
+            self._heartbeat_armed = False
             self._reapply.set()
 
     async def _poll_loop(self) -> None:
@@ -251,11 +259,24 @@ class RapiController:
                 elif not self._should_offer() and self._evse_state in RELAY_CLOSED_STATES:
                     log.warning("rapi.offering_unasked", port=self.port, state=self.state_name)
                     await self._apply()
+                if self.heartbeat_interval:
+                    await self._heartbeat()
             except DeviceError as e:
                 log.debug("rapi.poll_failed", port=self.port, error=str(e))
             if time.monotonic() - self._last_heard > self.link_timeout:
                 self._set_link(False)
             await asyncio.sleep(self.poll_interval)
+
+    async def _heartbeat(self) -> None:
+        if not self._heartbeat_armed:
+            await self.command("SY", str(self.heartbeat_interval), str(self.heartbeat_current))
+            self._heartbeat_armed = True
+        if (await self._exchange("SY")).kind == "NK":
+            # a pulse was missed (we hung): the controller has limited the current.
+            # Acknowledge (165 is RAPI's magic cookie), then offer what we want again.
+            log.warning("rapi.heartbeat_missed", port=self.port)
+            await self.command("SY", "165")
+            self._reapply.set()
 
     def _should_offer(self) -> bool:
         return self._relay_allowed and self._wanted_amps >= MIN_OFFER_A
@@ -288,6 +309,7 @@ class RapiController:
             self._link_event.set()
         else:
             self._link_event.clear()
+            self._heartbeat_armed = False  # the controller may come back rebooted
             log.warning("rapi.link_lost", port=self.port)
         self._publish()
 

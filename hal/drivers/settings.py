@@ -64,6 +64,10 @@ class EvccSettings:
     poll_interval: float = _ranged(1.0, 0.05, 10.0)
     link_timeout: float = _ranged(3.0, 0.2, 30.0)
     command_timeout: float = _ranged(0.5, 0.05, 5.0)
+    # RAPI heartbeat supervision: the controller limits the current to heartbeat_current
+    # when the agent misses its pulses for heartbeat_interval seconds (0: off)
+    heartbeat_interval: int = _ranged(0, 0, 3600)
+    heartbeat_current: int = _ranged(6, 6, 80)
 
 
 @dataclass(frozen=True)

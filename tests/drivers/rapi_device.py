@@ -24,6 +24,8 @@ class RapiDevice(PtyDevice):
         self._last_state: tuple[int, int] | None = None
         # called with the relay's new position: drives the contactor's aux contact pin
         self.on_relay: Callable[[bool], None] | None = None
+        self.heartbeat: tuple[int, int] | None = None  # ($SY interval, current limit)
+        self.heartbeat_missed = False
         self._relay = False
 
     @property
@@ -101,5 +103,17 @@ class RapiDevice(PtyDevice):
             self.enabled = False
             self.reply(f, True)
             self.notify()
+        elif f.kind == "SY":
+            self.heartbeat_command(f)
         else:
             self.reply(f, False)
+
+    def heartbeat_command(self, f: Frame) -> None:
+        if len(f.args) == 2:
+            self.heartbeat = (int(f.args[0]), int(f.args[1]))
+            self.reply(f, True, *f.args, "0")
+        elif f.args == ("165",):
+            self.heartbeat_missed = False
+            self.reply(f, True)
+        else:  # a pulse: $NK while a missed pulse is not acknowledged
+            self.reply(f, not self.heartbeat_missed)

@@ -122,6 +122,24 @@ async def test_silent_controller_is_link_lost_and_recovers(
     await until(lambda: device.amps == 16 and device.enabled)
 
 
+async def test_heartbeat_supervision(device: RapiDevice) -> None:
+    ctl = RapiController(
+        device.path, poll_interval=0.05, link_timeout=0.6, command_timeout=0.3,
+        heartbeat_interval=10, heartbeat_current=6,
+    )  # fmt: skip
+    await ctl.start()
+    try:
+        await until(lambda: device.heartbeat == (10, 6))
+        await ctl.set_offered_current(16)
+        # the agent hung: the controller dropped to its heartbeat current
+        device.heartbeat_missed, device.amps = True, 6
+        await until(lambda: not device.heartbeat_missed)  # acknowledged ($SY 165) ...
+        await until(lambda: device.amps == 16)  # ... and the wanted offer is back
+        assert sum(f.kind == "SY" and not f.args for f in device.commands) >= 2  # pulses
+    finally:
+        await ctl.close()
+
+
 async def test_missing_port_is_a_clear_error() -> None:
     with pytest.raises(DeviceError, match="/dev/nonexistent-tty"):
         await RapiController("/dev/nonexistent-tty").start()
