@@ -138,7 +138,9 @@ class HwCheck:
                 "(test coil wiring, then press its reset); 'diode' = pilot diode check; "
                 "'other' = no ground, stuck relay or over temperature (see its display).",
             )
-        return f"firmware {version}, pilot {status.pilot} (expected A with no EV plugged in)"
+        state = getattr(c.evcc, "state_name", "")  # RAPI: the controller's own state
+        state = f", state {state}" if state else ""
+        return f"firmware {version}, pilot {status.pilot}{state} (A: no EV plugged in)"
 
     async def contactor(self, c: ConnectorDevices) -> str:
         setting = f"hardware.connectors[{c.connector_id}].contactor"

@@ -50,7 +50,7 @@ async def test_all_steps_pass() -> None:
         text = out.getvalue()
         assert code == 0, text
         assert "230/230/231 V" in text
-        assert "firmware 8.2.1, pilot A" in text
+        assert "firmware 8.2.1, pilot A, state sleeping" in text
         assert "closes and opens, feedback follows" in text
         assert "locks and unlocks" in text
         assert "tariff=off" in text
