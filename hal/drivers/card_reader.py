@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 
 from hal.drivers.broadcast import Broadcast
-from hal.drivers.serial_port import close_writer, open_serial
+from hal.drivers.serial_port import close_writer, open_serial, reopen_serial
 from hal.errors import DeviceError
 from ncpa.log import get_logger
 
@@ -49,6 +49,7 @@ class SerialCardReader:
         self._debounce = CardDebouncer(release)
         self._cards: Broadcast[str] = Broadcast(replay=False)
         self._task: asyncio.Task[None] | None = None
+        self.closing = False  # loops end on this even if a cancellation got lost
 
     def cards(self) -> AsyncIterator[str]:
         return self._cards.subscribe()
@@ -58,6 +59,7 @@ class SerialCardReader:
         self._task = asyncio.create_task(self._run(reader, writer), name=f"{self.kind} {self.port}")
 
     async def close(self) -> None:
+        self.closing = True
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -69,21 +71,21 @@ class SerialCardReader:
             self._cards.publish(uid)
 
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
+        while not self.closing:
             try:
                 await self._session(reader, writer)
             except (DeviceError, OSError, asyncio.IncompleteReadError) as e:
                 log.warning("rfid.link_lost", reader=self.kind, port=self.port, error=str(e))
+            except Exception:
+                # a bug in a protocol handler must not leave the charger without a reader
+                log.exception("rfid.reader_failed", reader=self.kind, port=self.port)
             finally:
                 self.healthy = False
                 await close_writer(writer)
-            while True:
-                await asyncio.sleep(self.retry)
-                try:
-                    reader, writer = await open_serial(self.port, self.baudrate)
-                    break
-                except DeviceError:
-                    continue
+            again = await reopen_serial(self.port, self.baudrate, self.retry, lambda: self.closing)
+            if again is None:
+                return
+            reader, writer = again
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError

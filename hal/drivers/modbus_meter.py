@@ -116,7 +116,8 @@ class ModbusLink:
                     )
                 # pymodbus bounds each try by `timeout`; this outer bound is a safety net
                 budget = self._timeout * (self._retries + 1) + 1.0
-                response = await asyncio.wait_for(call, budget)
+                async with asyncio.timeout(budget):
+                    response = await call
             except (TimeoutError, ModbusIOException) as e:
                 if self._received:
                     # bytes came back but no valid frame: CRC error or line noise
@@ -145,7 +146,8 @@ class ModbusLink:
 
     async def _connect(self) -> bool:
         try:
-            return bool(await asyncio.wait_for(self._client.connect(), self._timeout + 1.0))
+            async with asyncio.timeout(self._timeout + 1.0):
+                return bool(await self._client.connect())
         except (TimeoutError, OSError, ModbusException):
             return False
 

@@ -41,7 +41,8 @@ class NmcliHotspot:
                 f"cannot run {self.nmcli}: {e} (is NetworkManager installed?)"
             ) from e
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                out, err = await proc.communicate()
         except TimeoutError as e:
             proc.kill()
             await proc.wait()

@@ -130,7 +130,7 @@ class Pn532Reader(SerialCardReader):
         self.healthy = True
         log.info("pn532.ready", port=self.port, version=self.version)
         failures = 0
-        while True:
+        while not self.closing:
             try:
                 answer = await self._command(
                     reader, writer, IN_LIST_PASSIVE_TARGET, bytes([0x01, 0x00])
@@ -175,7 +175,8 @@ class Pn532Reader(SerialCardReader):
             if remaining <= 0:
                 raise DeviceTimeout(f"pn532 {self.port}: no answer to {command:#04x}")
             try:
-                chunk = await asyncio.wait_for(reader.read(256), remaining)
+                async with asyncio.timeout(remaining):
+                    chunk = await reader.read(256)
             except TimeoutError:
                 continue
             if not chunk:

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 
 from hal.drivers.broadcast import Broadcast
 from hal.drivers.rapi_frames import Frame, FrameError, decode, encode
-from hal.drivers.serial_port import close_writer, open_serial
+from hal.drivers.serial_port import close_writer, open_serial, reopen_serial
 from hal.errors import DeviceError, DeviceTimeout
 from hal.evcc import MIN_OFFER_A, EvccFault, EvccStatus, PilotState
 from hal.inputs import DigitalInput
@@ -90,6 +90,7 @@ class RapiController:
         self._relay_allowed = True
         self._reapply = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False  # loops end on this even if a cancellation got lost
         self._status.publish(EvccStatus(PilotState.A, frozenset({EvccFault.LINK_LOST})))
 
     # -- hal.evcc.ChargeController -------------------------------------------------
@@ -139,11 +140,13 @@ class RapiController:
         self._task = asyncio.create_task(self._run(reader, writer), name=f"rapi {self.port}")
         # give the first poll a chance, so that the first status is the real one
         try:
-            await asyncio.wait_for(self._link_event.wait(), self.link_timeout)
+            async with asyncio.timeout(self.link_timeout):
+                await self._link_event.wait()
         except TimeoutError:
             log.warning("rapi.no_answer_at_start", port=self.port)
 
     async def close(self) -> None:
+        self._closing = True
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -170,7 +173,10 @@ class RapiController:
             self._pending_seq = seq
             try:
                 writer.write(encode(cmd, *args, seq=seq))
-                return await asyncio.wait_for(fut, self.command_timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives together with the answer, and the poll loop would never end
+                async with asyncio.timeout(self.command_timeout):
+                    return await fut
             except TimeoutError as e:
                 raise DeviceTimeout(f"rapi {self.port}: no answer to ${cmd}") from e
             except OSError as e:
@@ -181,7 +187,7 @@ class RapiController:
     # -- internals -----------------------------------------------------------------
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Keep the link: read, poll, and reopen the port when it goes away."""
-        while True:
+        while not self._closing:
             self._writer = writer
             tasks = [
                 asyncio.create_task(self._read_loop(reader)),
@@ -199,16 +205,13 @@ class RapiController:
             self._writer = None
             await close_writer(writer)
             self._set_link(False)
-            while True:
-                await asyncio.sleep(1.0)
-                try:
-                    reader, writer = await open_serial(self.port, self.baudrate)
-                    break
-                except DeviceError:
-                    continue
+            again = await reopen_serial(self.port, self.baudrate, 1.0, lambda: self._closing)
+            if again is None:
+                return
+            reader, writer = again
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        while True:
+        while not self._closing:
             try:
                 raw = await reader.readuntil(b"\r")
             except asyncio.LimitOverrunError as e:
@@ -242,7 +245,7 @@ class RapiController:
 
     async def _poll_loop(self) -> None:
         self._reapply.set()  # first contact: make the controller offer what we want
-        while True:
+        while not self._closing:
             try:
                 frame = await self.command("GS")
                 evse = _hex(frame.args[0]) if frame.args else None

@@ -60,7 +60,7 @@ class Rdm6300Reader(SerialCardReader):
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.healthy = True  # the port is open; the reader has nothing to say without a card
         buf = bytearray()
-        while True:
+        while not self.closing:
             chunk = await reader.read(256)
             if not chunk:
                 return  # port closed

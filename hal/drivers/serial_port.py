@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import serial
 import serial_asyncio_fast
@@ -36,4 +37,17 @@ async def close_writer(writer: asyncio.StreamWriter | None) -> None:
     writer.close()
     # the port may be gone already (unplugged adapter): nothing left to release then
     with contextlib.suppress(OSError, TimeoutError, serial.SerialException):
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
+
+
+async def reopen_serial(
+    port: str, baudrate: int, delay: float, stop: Callable[[], bool]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """Try to open `port` again every `delay` seconds (an unplugged USB adapter, a reset
+    board) until it opens, or until `stop()` says the driver is closing (then None)."""
+    while not stop():
+        await asyncio.sleep(delay)
+        with contextlib.suppress(DeviceError):
+            return await open_serial(port, baudrate)
+    return None
