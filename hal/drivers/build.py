@@ -131,7 +131,7 @@ class _Builder:
                     lk.feedback_pin, lk.feedback_active_high, lk.feedback_pull,
                     f"{w}.lock.feedback_pin",
                 ),
-                timeout=lk.timeout or self.config.charging.lock_timeout,
+                timeout=lk.timeout or _lock_timeout(self.config),
             )  # fmt: skip
         return ConnectorDevices(n, evcc, meter, contactor, lock)
 
@@ -164,6 +164,12 @@ class _Builder:
             inputs[name] = gi
         rfid = await self.rfid(self.hw.rfid) if self.hw.rfid else None
         return Board(connectors, shunt, rfid, inputs, closers=list(self.closers))
+
+
+def _lock_timeout(config: Config) -> float:
+    """A little under the core's own deadline for a lock move (charging.lock_timeout), so
+    that the driver gives up, with the motor off, before the core cancels it."""
+    return max(0.1, config.charging.lock_timeout - 0.2)
 
 
 def _sync_closer(close: Callable[[], None]) -> Closer:
