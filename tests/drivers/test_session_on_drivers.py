@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,10 +16,10 @@ from gpiozero import Device
 
 from hal.evcc import PilotState
 from ncpa.charging.station import ChargingStation
-from ncpa.config import ChargingConfig
+from ncpa.config import ChargingConfig, ConfigError
 from ncpa.daemon import Daemon
 from ncpa.store import WhitelistEntry
-from tests.drivers.rig import Rig, emulated_rig
+from tests.drivers.rig import Rig, emulated_rig, make_config
 from tests.drivers.waiting import until
 
 CARD = "04A1B2C3D4E5F6"
@@ -111,3 +112,15 @@ async def test_welded_contactor_trips_the_shunt(
 def _energy(station: ChargingStation) -> float:
     r = station.view(1).last_reading
     return r.energy_wh if r else 0.0
+
+
+async def test_a_wrong_device_stops_the_daemon_at_start_with_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with emulated_rig() as rig:
+        monkeypatch.setattr(Device, "pin_factory", rig.factory)
+        hw = copy.deepcopy(rig.hardware)
+        hw["connectors"][0]["evcc"]["port"] = "/dev/ttyNOPE9"
+        cfg = dataclasses.replace(make_config(hw), data_dir=tmp_path)
+        with pytest.raises(ConfigError, match=r"hardware\.connectors\[1\]\.evcc\.port: .*ttyNOPE9"):
+            await Daemon(cfg).run()
