@@ -46,7 +46,6 @@ _EVCC_FAULTS = {
     EvccFault.DIODE: Fault.PILOT_FAULT,
     EvccFault.OTHER: Fault.EVCC_OTHER,
 }
-TICK_S = 0.25
 LOCK_RETRY_S = 5.0
 UNLOCK_WINDOW_S = 30.0  # LOCKED mode: how long an unlock command releases the cable
 
@@ -122,7 +121,8 @@ class Connector:
         self._tasks.append(asyncio.create_task(self._evcc_loop(), name=f"evcc-{self.cid}"))
         self._tasks.append(asyncio.create_task(self._meter_loop(), name=f"meter-{self.cid}"))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._first_status.wait(), timeout=3.0)
+            async with asyncio.timeout(3.0):
+                await self._first_status.wait()
         if not self._first_status.is_set():
             self._evcc_faults = frozenset({Fault.EVCC_LINK_LOST})
 
@@ -145,9 +145,9 @@ class Connector:
             await self._command_offer(0.0)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # bounded: a driver that ignores cancellation must not hang the shutdown
+            await asyncio.wait(self._tasks, timeout=2.0)
         self._tasks.clear()
 
     # -- state ----------------------------------------------------------------
@@ -308,7 +308,8 @@ class Connector:
     async def _read_meter(self, timeout: float) -> MeterReading | None:
         """Read the meter and keep the meter fault up to date (no evaluation: callers do)."""
         try:
-            reading = await asyncio.wait_for(self.dev.meter.read(), timeout)
+            async with asyncio.timeout(timeout):
+                reading = await self.dev.meter.read()
         except (DeviceError, TimeoutError) as e:
             if Fault.METER_FAILURE not in self._own_faults:
                 log.warning("meter.failed", connector=self.cid, error=str(e) or type(e).__name__)
@@ -321,7 +322,7 @@ class Connector:
 
     async def _tick_loop(self) -> None:
         while True:
-            await asyncio.sleep(TICK_S)
+            await asyncio.sleep(self._cfg.tick_interval)
             async with self._mutex:
                 await self._check_contactor_feedback()
                 await self._evaluate()
@@ -515,6 +516,8 @@ class Connector:
             log.error("evcc.command_failed", connector=self.cid, amps=amps, error=str(e))
             self._set_faults(add=Fault.EVCC_LINK_LOST)
             return
+        if Fault.EVCC_LINK_LOST in self._own_faults:  # it answers again
+            self._set_faults(remove=Fault.EVCC_LINK_LOST)
         if amps != self.pwm.current_a:
             log.info("pwm", connector=self.cid, amps=amps)
         self.pwm.applied(amps, time.monotonic())
@@ -528,7 +531,8 @@ class Connector:
             return
         self._lock_cmd = locked
         try:
-            confirmed = await asyncio.wait_for(lock.set_locked(locked), self._cfg.lock_timeout)
+            async with asyncio.timeout(self._cfg.lock_timeout):
+                confirmed = await lock.set_locked(locked)
         except (DeviceError, TimeoutError):
             confirmed = False
         try:

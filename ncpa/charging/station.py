@@ -90,9 +90,8 @@ class ChargingStation:
             task.cancel()
         for conn in self.connectors.values():
             await conn.shutdown(reason)
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
         await self._journal.stop()
 
     async def _rfid_loop(self) -> None:
@@ -297,7 +296,8 @@ class ChargingStation:
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._learners.append(fut)
         try:
-            return await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                return await fut
         except TimeoutError:
             return None
         finally:
@@ -360,7 +360,8 @@ class ChargingStation:
     async def evcc_version(self) -> str:
         conn = self.board.connectors[0]
         try:
-            return await asyncio.wait_for(conn.evcc.firmware_version(), 2.0)
+            async with asyncio.timeout(2.0):
+                return await conn.evcc.firmware_version()
         except Exception:
             return "unknown"
 
