@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -13,9 +12,12 @@ from typing import Any, Protocol
 
 from hal.board import Board
 from ncpa import __version__
+from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config, ConfigError
+from ncpa.energy.api_settings import ManagedEnergySettings
+from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
 from ncpa.log import get_logger
 from ncpa.store import Store
@@ -117,17 +119,31 @@ class Daemon:
         station = ChargingStation(cfg, store, board, bus)
         self.station = station
         components: list[Component] = []
+        sim_grid = None
+        control = None
         if plant is not None:
             from simulator.control import ControlServer
+            from simulator.grid import SimGridMeter, add_grid_routes
 
-            components.append(ControlServer(plant, cfg.sim.port, agent_view(station)))
+            sim_grid = SimGridMeter([c.meter for c in board.connectors], phases=cfg.station.phases)
+            control = ControlServer(plant, cfg.sim.port, agent_view(station))
+            add_grid_routes(control.app, sim_grid)
+            components.append(control)
+        energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
+        components.append(energy)
+        components += api_components(
+            cfg,
+            station,
+            on_reboot=self.request_restart,
+            energy=ManagedEnergySettings(store, energy),
+        )
         tasks: list[asyncio.Task[None]] = []
         try:
             await station.start()
             for comp in components:
                 await comp.start()
-            if plant is not None:
-                self.sim_port = components[0].port  # type: ignore[attr-defined]
+            if control is not None:
+                self.sim_port = control.port
             wd = watchdog_interval()
             if wd:
                 tasks.append(asyncio.create_task(watchdog_loop(wd), name="watchdog"))
@@ -147,10 +163,14 @@ class Daemon:
             log.info("ncpa.stopping", restart=self._restart)
             for task in tasks:
                 task.cancel()
-            for comp in reversed(components):
-                with contextlib.suppress(Exception):
-                    await comp.stop()
+            # the station first: transactions end (OCPP still hears of it) and nothing
+            # a component does while stopping (a limit removed) can close a contactor again
             await station.stop(StopReason.REBOOT)
+            for comp in reversed(components):
+                try:
+                    await comp.stop()
+                except Exception:
+                    log.exception("component.stop_failed", component=type(comp).__name__)
             await board.close()
             await store.close()
             log.info("ncpa.stopped")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -293,6 +294,12 @@ class Connector:
                 await self.reevaluate()
             if reading is not None:
                 tx = self._tx
+                if tx is not None and self.session is not None:
+                    # live progress in memory; on disk every durable_meter_interval
+                    tx = dataclasses.replace(
+                        tx, last_meter_wh=reading.energy_wh, last_meter_ts=reading.timestamp
+                    )
+                    self.session.transaction = tx
                 self.station.bus.publish(
                     MeterSample(self.cid, reading, tx.id if tx else None, self.pwm.current_a)
                 )

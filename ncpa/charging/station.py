@@ -6,7 +6,6 @@ OCPP and the local API call the methods here; none of them touches hardware.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -379,9 +378,12 @@ class ChargingStation:
     def _limit_changed(self, connector_id: int, limit: Limit) -> None:
         self.bus.publish(LimitChanged(connector_id, limit.amps, limit.source))
         conn = self.connectors.get(connector_id)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop yet: start() evaluates anyway
+            return
         if conn is not None:
-            with contextlib.suppress(RuntimeError):  # no loop yet: start() evaluates anyway
-                self._spawn(conn.reevaluate())
+            self._spawn(conn.reevaluate())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
