@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -116,17 +117,10 @@ class Daemon:
         self._restart = True
         self._stop.set()
 
-    async def run(self) -> int:
-        t0 = time.monotonic()
-        cfg = self.config
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        store = await Store.open(cfg.data_dir)
-        board, plant = await build_board(cfg)
-        bus = EventBus()
-        station = ChargingStation(cfg, store, board, bus)
-        self.station = station
+    def _components(
+        self, cfg: Config, store: Store, board: Board, plant: Any, station: ChargingStation
+    ) -> tuple[list[Component], Any]:
+        """Everything around the station, in start order. Raises ConfigError."""
         components: list[Component] = []
         sim_grid = None
         control = None
@@ -146,16 +140,47 @@ class Daemon:
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
         )
-        tasks: list[asyncio.Task[None]] = []
-        try:
+        return components, control
+
+    async def _shutdown(self, station: ChargingStation, started: list[Component]) -> None:
+        notify("STOPPING=1")
+        log.info("ncpa.stopping", restart=self._restart)
+        # the station first: transactions end (OCPP still hears of it) and nothing a
+        # component does while stopping (a limit removed) can close a contactor again
+        await station.stop(StopReason.REBOOT)
+        for comp in reversed(started):
+            try:
+                await comp.stop()
+            except Exception:
+                log.exception("component.stop_failed", component=type(comp).__name__)
+
+    async def run(self) -> int:
+        t0 = time.monotonic()
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        async with contextlib.AsyncExitStack() as stack:
+            # each resource is released even when a later one fails to come up
+            store = await Store.open(cfg.data_dir)
+            stack.push_async_callback(store.close)
+            board, plant = await build_board(cfg)
+            stack.push_async_callback(board.close)
+            station = ChargingStation(cfg, store, board, EventBus())
+            self.station = station
+            components, control = self._components(cfg, store, board, plant, station)
+            started: list[Component] = []
+            stack.push_async_callback(self._shutdown, station, started)
             await station.start()
             for comp in components:
                 await comp.start()
+                started.append(comp)
             if control is not None:
                 self.sim_port = control.port
             wd = watchdog_interval()
             if wd:
-                tasks.append(asyncio.create_task(watchdog_loop(wd), name="watchdog"))
+                watchdog = asyncio.create_task(watchdog_loop(wd), name="watchdog")
+                stack.callback(watchdog.cancel)
             notify("READY=1")
             log.info(
                 "ncpa.ready",
@@ -169,22 +194,7 @@ class Daemon:
             if self.sim_port:
                 print(SIM_HINT.format(port=self.sim_port), file=sys.stderr, flush=True)
             await self._stop.wait()
-        finally:
-            notify("STOPPING=1")
-            log.info("ncpa.stopping", restart=self._restart)
-            for task in tasks:
-                task.cancel()
-            # the station first: transactions end (OCPP still hears of it) and nothing
-            # a component does while stopping (a limit removed) can close a contactor again
-            await station.stop(StopReason.REBOOT)
-            for comp in reversed(components):
-                try:
-                    await comp.stop()
-                except Exception:
-                    log.exception("component.stop_failed", component=type(comp).__name__)
-            await board.close()
-            await store.close()
-            log.info("ncpa.stopped")
+        log.info("ncpa.stopped")
         if self._restart:
             os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
         return 0
