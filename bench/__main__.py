@@ -2,9 +2,10 @@
 
     python -m bench [NAME ...]      (default: all of them, in the order below)
 
-Each benchmark runs in its own process (`python -m bench.NAME`), so that one
-cannot change another's logging, event loop or memory figures, and a crash or
-a hang (killed after a time limit) does not stop the others. A benchmark whose
+Each benchmark's main() runs in its own process (as `python -m bench.NAME`
+would), so that one cannot change another's logging, event loop or memory
+figures, and a crash or a hang (killed after a time limit) does not stop the
+others. A benchmark whose
 module is not in this tree yet is listed as "not available". Step counts are
 kept small enough for the whole run to take a few minutes on a 2-core machine;
 run a module on its own with its defaults for steadier figures.
@@ -46,8 +47,20 @@ BENCHMARKS = [
 ]
 
 
+# main() reads its options from sys.argv (argparse's default), whatever its signature, and
+# runs even when the module lacks an `if __name__ == "__main__"` block
+LAUNCH = (
+    "import sys, importlib; name = sys.argv[1]; sys.argv[:2] = [f'python -m bench.{name}']; "
+    "sys.exit(importlib.import_module(f'bench.{name}').main() or 0)"
+)
+
+
 def available(name: str) -> bool:
     return importlib.util.find_spec(f"bench.{name}") is not None
+
+
+def command(name: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", LAUNCH, name, *args]
 
 
 def arguments(b: Benchmark) -> list[str]:
@@ -55,7 +68,7 @@ def arguments(b: Benchmark) -> list[str]:
     if not b.options:
         return []
     helptext = subprocess.run(
-        [sys.executable, "-m", f"bench.{b.name}", "--help"],
+        command(b.name, "--help"),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -77,9 +90,7 @@ def run_one(b: Benchmark) -> tuple[str, float]:
     try:
         args = arguments(b)
         print(f"  $ python -m bench.{b.name} {' '.join(args)}".rstrip(), flush=True)
-        rc = subprocess.run(
-            [sys.executable, "-m", f"bench.{b.name}", *args], cwd=ROOT, timeout=TIME_LIMIT_S
-        ).returncode
+        rc = subprocess.run(command(b.name, *args), cwd=ROOT, timeout=TIME_LIMIT_S).returncode
     except subprocess.TimeoutExpired:
         return f"killed after {TIME_LIMIT_S:g} s", time.monotonic() - t0
     return ("ok" if rc == 0 else f"failed (exit {rc})"), time.monotonic() - t0

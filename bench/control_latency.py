@@ -15,6 +15,8 @@ simulated plant. Three latencies, each over --runs runs:
   plugged and waiting; the card goes through the simulated RFID reader, and the
   path includes the durable start of the transaction in SQLite)
 
+and, as each card run ends: EV unplugged (state A) -> contactor open command.
+
 Between runs the station goes back to the starting state and settles, then
 waits a random 10..40 ms so that stimuli fall at random points of the
 connector's 0.25 s tick and 1 s meter read.
@@ -101,8 +103,9 @@ class Bench:
             t1 = await fut
         return (t1 - t0) / 1e6
 
-    async def card_runs(self, runs: int) -> list[float]:
+    async def card_runs(self, runs: int) -> tuple[list[float], list[float]]:
         out: list[float] = []
+        unplug: list[float] = []
         for _ in range(runs):
             await self.settled(lambda: self.status() == "Available", "Available")
             self.plant.plug(CID)
@@ -113,8 +116,8 @@ class Bench:
             )
             out.append(await self.measure(True, lambda: self.plant.present_card(CARD)))
             await self.settled(lambda: self.status() == "Charging", "Charging")
-            self.plant.unplug(CID)
-        return out
+            unplug.append(await self.measure(False, lambda: self.plant.unplug(CID)))
+        return out, unplug
 
     async def ev_runs(self, runs: int) -> tuple[list[float], list[float]]:
         to_c: list[float] = []
@@ -158,7 +161,7 @@ async def run(runs: int) -> dict[str, list[float]]:
             await station.authorizer.add_card(WhitelistEntry(CARD, "ACCEPTED"))
             bench = Bench(station, plant, contactor)
             to_c, to_b = await bench.ev_runs(runs)
-            card = await bench.card_runs(runs)
+            card, unplug = await bench.card_runs(runs)
         finally:
             await station.stop()
             await board.close()
@@ -170,6 +173,7 @@ async def run(runs: int) -> dict[str, list[float]]:
         "EV state C -> contactor close": to_c,
         "EV state B -> contactor open": to_b,
         "card presented -> contactor close": card,
+        "EV unplugged -> contactor open": unplug,
     }
 
 
