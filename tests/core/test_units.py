@@ -148,10 +148,6 @@ def test_config_errors_name_the_setting(tmp_path: Path, text: str, names: str) -
     assert names in str(err.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ncpa/config.py does not check these yet (see the bench report to the lead)",
-)
 @pytest.mark.parametrize(
     ("text", "names"),
     [
@@ -164,7 +160,7 @@ def test_config_errors_name_the_setting(tmp_path: Path, text: str, names: str) -
         ("data_dir = 5", "data_dir"),
     ],
 )
-def test_config_errors_not_yet_checked(tmp_path: Path, text: str, names: str) -> None:
+def test_config_errors_of_the_top_level(tmp_path: Path, text: str, names: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(names)):
         config.load(write(tmp_path, text))
 
@@ -321,11 +317,6 @@ async def test_migrations_per_component_are_idempotent(tmp_path: Path) -> None:
         await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ncpa/store.py migrate() leaves the connection inside the failed step's BEGIN; "
-    "fix: ROLLBACK when executescript raises",
-)
 async def test_a_failing_migration_step_leaves_no_trace(tmp_path: Path) -> None:
     store = await Store.open(tmp_path)
     try:
