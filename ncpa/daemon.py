@@ -20,6 +20,7 @@ from ncpa.config import Config, ConfigError
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
+from ncpa.hotspot_service import HotspotService, parse_hotspot_settings
 from ncpa.log import get_logger
 from ncpa.store import Store
 from ncpa.systemd import notify, watchdog_interval, watchdog_loop
@@ -134,13 +135,29 @@ class Daemon:
             components.append(control)
         energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
         components.append(energy)
+        hotspot = self._hotspot(cfg)
+        if hotspot is not None:
+            components.append(hotspot)
         components += api_components(
             cfg,
             station,
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
+            hotspot=hotspot.status if hotspot is not None else None,
         )
         return components, control
+
+    @staticmethod
+    def _hotspot(cfg: Config) -> HotspotService | None:
+        settings = parse_hotspot_settings(cfg)
+        if cfg.simulated:
+            from simulator.hotspot import SimHotspot
+
+            return HotspotService(SimHotspot(), settings)
+        from hal.drivers.build import build_hotspot
+
+        backend = build_hotspot(cfg)
+        return HotspotService(backend, settings) if backend is not None else None
 
     async def _shutdown(self, station: ChargingStation, started: list[Component]) -> None:
         notify("STOPPING=1")
