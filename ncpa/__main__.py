@@ -1,0 +1,3 @@
+from ncpa.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,627 @@
+"""One connector's controller: it owns the session and commands the connector's hardware.
+
+Every change (pilot, fault, card, command, limit, timer) takes the connector's
+lock and runs `_evaluate()`, which derives what the hardware should do from the
+state and applies it in a safe order: open the contactor first, then lock and
+PWM, close the contactor last. The rules for the contactor are in
+`interlock.py`; this module only feeds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hal.board import ConnectorDevices
+from hal.errors import DeviceError
+from hal.evcc import MIN_OFFER_A, EvccFault, EvccStatus, PilotState
+from hal.meter import MeterReading
+from ncpa.charging import interlock
+from ncpa.charging.pwm_policy import PwmPolicy
+from ncpa.charging.states import ConnectorStatus, Fault, LockMode, StopReason, error_code
+from ncpa.energy.limits import Limit
+from ncpa.events import (
+    FaultChanged,
+    MeterSample,
+    SafetyAction,
+    StatusChanged,
+    TransactionStarted,
+    TransactionStopped,
+)
+from ncpa.log import get_logger
+from ncpa.store import TransactionRecord
+
+if TYPE_CHECKING:
+    from ncpa.charging.station import ChargingStation
+
+log = get_logger(__name__)
+
+PLUGGED = frozenset({PilotState.B, PilotState.C, PilotState.D})
+_EVCC_FAULTS = {
+    EvccFault.RCD: Fault.RCD,
+    EvccFault.LINK_LOST: Fault.EVCC_LINK_LOST,
+    EvccFault.DIODE: Fault.PILOT_FAULT,
+    EvccFault.OTHER: Fault.EVCC_OTHER,
+}
+TICK_S = 0.25
+LOCK_RETRY_S = 5.0
+UNLOCK_WINDOW_S = 30.0  # LOCKED mode: how long an unlock command releases the cable
+
+
+@dataclass
+class Session:
+    id_tag: str
+    parent_id_tag: str | None = None
+    transaction: TransactionRecord | None = None
+    ended: bool = False  # the transaction stopped; waiting for the EV to unplug
+    reservation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: int
+    id_tag: str
+    expiry_ts: float
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorView:
+    connector_id: int
+    status: str
+    error_code: str
+    operative: bool
+    pilot: str
+    contactor_closed: bool
+    locked: bool | None
+    offered_a: float
+    limit: Limit
+    faults: frozenset[str]
+    transaction: TransactionRecord | None
+    last_reading: MeterReading | None
+
+
+class Connector:
+    def __init__(self, station: ChargingStation, devices: ConnectorDevices) -> None:
+        self.station = station
+        self.dev = devices
+        self.cid = devices.connector_id
+        cfg = station.config.charging
+        self._cfg = cfg
+        self.pilot = PilotState.A
+        self._evcc_faults: frozenset[Fault] = frozenset()
+        self._own_faults: set[Fault] = set()
+        self.session: Session | None = None
+        self.reservation: Reservation | None = None
+        self.operative = True
+        self._inoperative_pending = False
+        self.contactor_closed = False  # what we commanded
+        self._contactor_changed = time.monotonic()
+        self._lock_cmd: bool | None = None
+        self.lock_confirmed = False
+        self._lock_retry_at = 0.0
+        self._awaiting_release: str | None = None  # TRANSACTION mode: id tag that may release
+        self._unlock_until = 0.0
+        self.pwm = PwmPolicy(cfg.pwm_min_interval)
+        self._pwm_due: float | None = None
+        self.last_reading: MeterReading | None = None
+        self._last_checkpoint = 0.0
+        self._status: tuple[ConnectorStatus, str] | None = None
+        self._mutex = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._first_status = asyncio.Event()
+        self._running = False  # evaluation starts after recovery
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start_inputs(self) -> None:
+        """Start reading the controller and meter; wait (briefly) for the first pilot state."""
+        self._tasks.append(asyncio.create_task(self._evcc_loop(), name=f"evcc-{self.cid}"))
+        self._tasks.append(asyncio.create_task(self._meter_loop(), name=f"meter-{self.cid}"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_status.wait(), timeout=3.0)
+        if not self._first_status.is_set():
+            self._evcc_faults = frozenset({Fault.EVCC_LINK_LOST})
+
+    async def run(self) -> None:
+        """Start controlling: the first evaluation sets the hardware to a safe state."""
+        self._running = True
+        # whatever the hardware was left in, start from "open, no offer"
+        await self._command_contactor(False)
+        await self._command_offer(0.0)
+        async with self._mutex:
+            await self._evaluate()
+        self._tasks.append(asyncio.create_task(self._tick_loop(), name=f"tick-{self.cid}"))
+
+    async def shutdown(self, reason: StopReason) -> None:
+        async with self._mutex:
+            if self._tx is not None:
+                await self._stop_tx(reason)
+            self._running = False
+            await self._command_contactor(False)
+            await self._command_offer(0.0)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def faults(self) -> frozenset[Fault]:
+        return self._evcc_faults | frozenset(self._own_faults)
+
+    @property
+    def _tx(self) -> TransactionRecord | None:
+        return self.session.transaction if self.session else None
+
+    @property
+    def plugged(self) -> bool:
+        return self.pilot in PLUGGED
+
+    def view(self) -> ConnectorView:
+        status, code = self._compute_status()
+        return ConnectorView(
+            connector_id=self.cid,
+            status=str(status),
+            error_code=code,
+            operative=self.operative,
+            pilot=str(self.pilot),
+            contactor_closed=self.contactor_closed,
+            locked=None if self.dev.lock is None else self.lock_confirmed,
+            offered_a=self.pwm.current_a,
+            limit=self.station.limits.effective(self.cid),
+            faults=frozenset(str(f) for f in self.faults),
+            transaction=self._tx,
+            last_reading=self.last_reading,
+        )
+
+    def accepts_session(self) -> bool:
+        """Free for a new session: operative, no fault, no session, no cable held."""
+        return (
+            self.operative
+            and not self.faults
+            and self.session is None
+            and self._awaiting_release is None
+        )
+
+    # -- commands (from the station) --------------------------------------------
+
+    async def begin_session(
+        self, id_tag: str, parent_id_tag: str | None, reservation_id: int | None = None
+    ) -> bool:
+        async with self._mutex:
+            if not self.accepts_session() or not self.plugged:
+                return False
+            self.session = Session(id_tag, parent_id_tag, reservation_id=reservation_id)
+            if reservation_id is not None:
+                self.reservation = None
+            await self._evaluate()
+            return True
+
+    async def stop(self, reason: StopReason, id_tag: str | None = None) -> bool:
+        async with self._mutex:
+            if self._tx is None:
+                return False
+            await self._stop_tx(reason, id_tag)
+            await self._evaluate()
+            return True
+
+    async def release(self) -> bool:
+        """An authorized release of a cable held after the EV unplugged (TRANSACTION mode)."""
+        async with self._mutex:
+            if self._awaiting_release is None:
+                return False
+            self._awaiting_release = None
+            await self._evaluate()
+            return True
+
+    async def unlock(self) -> str:
+        if self.dev.lock is None:
+            return "NotSupported"
+        async with self._mutex:
+            if self._tx is not None:
+                await self._stop_tx(StopReason.UNLOCK_COMMAND)
+            self._awaiting_release = None
+            if self.station.lock_mode == LockMode.LOCKED:
+                self._unlock_until = time.monotonic() + UNLOCK_WINDOW_S
+            self._own_faults.discard(Fault.LOCK_FAILURE)
+            await self._evaluate()
+            return "UnlockFailed" if self.lock_confirmed else "Unlocked"
+
+    async def set_operative(self, operative: bool) -> str:
+        async with self._mutex:
+            if not operative and self._tx is not None:
+                self._inoperative_pending = True
+                return "Scheduled"
+            self._inoperative_pending = False
+            self.operative = operative
+            await self._evaluate()
+            return "Accepted"
+
+    async def reevaluate(self) -> None:
+        if not self._running:
+            return
+        async with self._mutex:
+            await self._evaluate()
+
+    async def resume(self, tx: TransactionRecord) -> None:
+        """Carry on with a transaction found open at start (recovery mode 'resume')."""
+        async with self._mutex:
+            self.session = Session(tx.id_tag, None, transaction=tx)
+
+    # -- input loops -----------------------------------------------------------
+
+    async def _evcc_loop(self) -> None:
+        while True:
+            try:
+                async for status in self.dev.evcc.status_updates():
+                    await self._on_evcc(status)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the stream died: treat as a lost link, then retry
+                log.warning("evcc.stream_failed", connector=self.cid, error=str(e))
+                await self._on_evcc(EvccStatus(self.pilot, frozenset({EvccFault.LINK_LOST})))
+            await asyncio.sleep(1.0)
+
+    async def _on_evcc(self, status: EvccStatus) -> None:
+        faults = {_EVCC_FAULTS[f] for f in status.faults}
+        if status.pilot in (PilotState.E, PilotState.F):
+            faults.add(Fault.PILOT_FAULT)
+        async with self._mutex:
+            if status.pilot != self.pilot:
+                log.info("pilot", connector=self.cid, state=str(status.pilot), was=str(self.pilot))
+            # with the link lost the pilot is unknown: keep the last known one
+            if EvccFault.LINK_LOST not in status.faults:
+                self.pilot = status.pilot
+            self._set_faults(evcc=frozenset(faults))
+            self._first_status.set()
+            if self._running:
+                await self._evaluate()
+
+    async def _meter_loop(self) -> None:
+        cfg = self._cfg
+        while True:
+            had_fault = Fault.METER_FAILURE in self._own_faults
+            reading = await self._read_meter(cfg.meter_timeout)
+            if had_fault != (Fault.METER_FAILURE in self._own_faults):
+                await self.reevaluate()
+            if reading is not None:
+                tx = self._tx
+                self.station.bus.publish(
+                    MeterSample(self.cid, reading, tx.id if tx else None, self.pwm.current_a)
+                )
+                if tx is not None and reading.timestamp - self._last_checkpoint >= (
+                    cfg.durable_meter_interval
+                ):
+                    self._last_checkpoint = reading.timestamp
+                    await self.station.store.record_meter(
+                        tx.id, reading.energy_wh, reading.timestamp
+                    )
+            await asyncio.sleep(cfg.meter_interval)
+
+    async def _read_meter(self, timeout: float) -> MeterReading | None:
+        """Read the meter and keep the meter fault up to date (no evaluation: callers do)."""
+        try:
+            reading = await asyncio.wait_for(self.dev.meter.read(), timeout)
+        except (DeviceError, TimeoutError) as e:
+            if Fault.METER_FAILURE not in self._own_faults:
+                log.warning("meter.failed", connector=self.cid, error=str(e) or type(e).__name__)
+                self._set_faults(add=Fault.METER_FAILURE)
+            return None
+        self.last_reading = reading
+        if Fault.METER_FAILURE in self._own_faults:
+            self._set_faults(remove=Fault.METER_FAILURE)
+        return reading
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            async with self._mutex:
+                await self._check_contactor_feedback()
+                await self._evaluate()
+
+    # -- the decision ------------------------------------------------------------
+
+    def _lock_target(self, now_mono: float) -> bool | None:
+        if self.dev.lock is None:
+            return None
+        if now_mono < self._unlock_until:
+            return False
+        mode = self.station.lock_mode
+        tx_open = self._tx is not None
+        if mode == LockMode.LOCKED:
+            return True
+        if mode == LockMode.TRANSACTION:
+            return tx_open or self._awaiting_release is not None
+        return tx_open
+
+    def _offer_target(self) -> float:
+        """What the EV may draw now: the effective limit, or nothing."""
+        if not self.plugged or not interlock.may_offer_current(self._snapshot(self.pwm.current_a)):
+            return 0.0
+        limit = self.station.limits.effective(self.cid).amps
+        return limit if limit >= MIN_OFFER_A else 0.0
+
+    def _snapshot(self, offered_a: float) -> interlock.Snapshot:
+        return interlock.Snapshot(
+            pilot=self.pilot,
+            authorized=self._tx is not None,
+            lock_required=self.dev.lock is not None,
+            lock_confirmed=self.lock_confirmed,
+            faults=self.faults,
+            offered_a=offered_a,
+        )
+
+    async def _evaluate(self) -> None:
+        """Bring the hardware in line with the state. Caller holds the mutex."""
+        if not self._running:
+            return
+        await self._update_session()
+        now = time.monotonic()
+
+        # 1. open at once when the rules say so
+        offer_now, self._pwm_due = self.pwm.decide(self._offer_target(), now)
+        offer_after = offer_now if offer_now is not None else self.pwm.current_a
+        if self.contactor_closed and not interlock.contactor_may_close(self._snapshot(offer_after)):
+            await self._command_contactor(False)
+
+        # 2. lock before offering; unlock only with the contactor open
+        want_lock = self._lock_target(now)
+        if want_lock is not None and not self.contactor_closed:
+            await self._drive_lock(want_lock, now)
+
+        # 3. the offer, now that the lock may have moved
+        offer_now, self._pwm_due = self.pwm.decide(self._offer_target(), now)
+        if offer_now is not None:
+            await self._command_offer(offer_now)
+
+        # 4. close last
+        if not self.contactor_closed and interlock.contactor_may_close(
+            self._snapshot(self.pwm.current_a)
+        ):
+            await self._command_contactor(True)
+
+        self._publish_status()
+
+    async def _update_session(self) -> None:
+        station = self.station
+        now = time.time()
+        if self.reservation is not None and self.reservation.expiry_ts <= now:
+            log.info("reservation.expired", connector=self.cid, id=self.reservation.reservation_id)
+            self.reservation = None
+        if self.pilot == PilotState.A and self.session is not None:
+            if self._tx is not None:
+                tag = self.session.id_tag
+                await self._stop_tx(StopReason.EV_DISCONNECTED)
+                if station.lock_mode == LockMode.TRANSACTION and self.dev.lock is not None:
+                    self._awaiting_release = tag
+            self.session = None
+            if Fault.CONTACTOR_FAILURE in self._own_faults:
+                self._set_faults(remove=Fault.CONTACTOR_FAILURE)
+        if self._inoperative_pending and self._tx is None:
+            self._inoperative_pending = False
+            self.operative = False
+        if not self.plugged:
+            return
+        if self.session is None:
+            if not self.accepts_session():
+                return
+            pending = station.take_pending(self.cid)
+            if pending is not None:
+                self.session = Session(pending.id_tag, pending.parent_id_tag)
+            elif self.reservation is not None:  # held for its id tag
+                return
+            elif station.auth_mode == "PLUGNCHARGE":
+                self.session = Session(station.plugncharge_tag)
+            else:
+                return
+        session = self.session
+        if session.transaction is None and not session.ended and self.operative and not self.faults:
+            await self._start_tx()
+
+    async def _start_tx(self) -> None:
+        assert self.session is not None
+        reading = self._fresh_reading()
+        if reading is None:
+            reading = await self._read_meter(self._cfg.meter_timeout)
+        if reading is None:
+            return  # the meter fault is set; the session waits
+        rec = await self.station.store.open_transaction(
+            self.cid, self.session.id_tag, reading.energy_wh, time.time()
+        )
+        # durable from here on: only now may power flow
+        self.session.transaction = rec
+        self._last_checkpoint = reading.timestamp
+        log.info(
+            "transaction.started",
+            connector=self.cid,
+            id=rec.id,
+            id_tag=rec.id_tag,
+            meter_start_wh=round(rec.meter_start_wh, 1),
+        )
+        self.station.bus.publish(
+            TransactionStarted(
+                self.cid,
+                rec.id,
+                rec.id_tag,
+                rec.meter_start_wh,
+                rec.start_ts,
+                self.session.reservation_id,
+            )
+        )
+
+    async def _stop_tx(self, reason: StopReason, id_tag: str | None = None) -> None:
+        assert self.session is not None and self.session.transaction is not None
+        tx = self.session.transaction
+        if self.contactor_closed:
+            await self._command_contactor(False)
+        reading = await self._read_meter(self._cfg.meter_timeout) if not self.faults else None
+        if reading is None:
+            reading = self.last_reading
+        energy = reading.energy_wh if reading is not None else tx.last_meter_wh
+        energy = max(energy, tx.meter_start_wh)
+        rec = await self.station.store.close_transaction(
+            tx.id, energy, time.time(), str(reason), id_tag
+        )
+        self.session.transaction = None
+        self.session.ended = True
+        log.info(
+            "transaction.stopped",
+            connector=self.cid,
+            id=rec.id,
+            reason=str(reason),
+            energy_wh=round(rec.consumed_wh, 1),
+        )
+        assert rec.stop_ts is not None and rec.meter_stop_wh is not None
+        self.station.bus.publish(
+            TransactionStopped(
+                self.cid, rec.id, rec.id_tag, rec.meter_stop_wh, rec.stop_ts, str(reason), id_tag
+            )
+        )
+
+    def _fresh_reading(self) -> MeterReading | None:
+        r = self.last_reading
+        if r is None or Fault.METER_FAILURE in self._own_faults:
+            return None
+        if time.time() - r.timestamp > 2 * self._cfg.meter_interval + self._cfg.meter_timeout:
+            return None
+        return r
+
+    # -- hardware commands -------------------------------------------------------
+
+    async def _command_contactor(self, closed: bool) -> None:
+        try:
+            await self.dev.contactor.set_closed(closed)
+        except DeviceError as e:
+            log.error("contactor.command_failed", connector=self.cid, closed=closed, error=str(e))
+            self._set_faults(add=Fault.CONTACTOR_FAILURE)
+            if closed:
+                return
+        if closed != self.contactor_closed:
+            log.info("contactor", connector=self.cid, closed=closed)
+        self.contactor_closed = closed
+        self._contactor_changed = time.monotonic()
+
+    async def _command_offer(self, amps: float) -> None:
+        try:
+            await self.dev.evcc.set_offered_current(amps)
+        except DeviceError as e:
+            log.error("evcc.command_failed", connector=self.cid, amps=amps, error=str(e))
+            self._set_faults(add=Fault.EVCC_LINK_LOST)
+            return
+        if amps != self.pwm.current_a:
+            log.info("pwm", connector=self.cid, amps=amps)
+        self.pwm.applied(amps, time.monotonic())
+
+    async def _drive_lock(self, locked: bool, now: float) -> None:
+        lock = self.dev.lock
+        assert lock is not None
+        if self._lock_cmd == locked and (
+            self.lock_confirmed == locked or now < self._lock_retry_at
+        ):
+            return
+        self._lock_cmd = locked
+        try:
+            confirmed = await asyncio.wait_for(lock.set_locked(locked), self._cfg.lock_timeout)
+        except (DeviceError, TimeoutError):
+            confirmed = False
+        try:
+            self.lock_confirmed = await lock.feedback_locked()
+        except DeviceError:
+            self.lock_confirmed = False
+            confirmed = False
+        if confirmed and self.lock_confirmed == locked:
+            log.info("lock", connector=self.cid, locked=locked)
+            self._set_faults(remove=Fault.LOCK_FAILURE)
+        else:
+            self._lock_retry_at = now + LOCK_RETRY_S
+            log.error("lock.failed", connector=self.cid, wanted=locked)
+            self._set_faults(add=Fault.LOCK_FAILURE)
+
+    async def _check_contactor_feedback(self) -> None:
+        try:
+            feedback = await self.dev.contactor.feedback_closed()
+        except DeviceError:
+            return
+        since = time.monotonic() - self._contactor_changed
+        settle = self._cfg.welded_check_delay
+        welded = interlock.is_welded(self.contactor_closed, feedback, since, settle)
+        if welded and Fault.WELDED_CONTACTOR not in self._own_faults:
+            log.error("contactor.welded", connector=self.cid)
+            self._set_faults(add=Fault.WELDED_CONTACTOR)
+            self.station.bus.publish(SafetyAction(self.cid, "welded_contactor"))
+            await self._command_offer(0.0)
+            confirmed = await self.station.trip_shunt(self.cid, "welded contactor")
+            log.error("shunt.tripped", connector=self.cid, confirmed=confirmed)
+        elif not feedback and not self.contactor_closed and since >= settle:
+            self._set_faults(remove=Fault.WELDED_CONTACTOR)
+        stuck_open = self.contactor_closed and not feedback and since >= settle
+        if stuck_open and Fault.CONTACTOR_FAILURE not in self._own_faults:
+            log.error("contactor.no_feedback", connector=self.cid)
+            self._set_faults(add=Fault.CONTACTOR_FAILURE)
+
+    # -- status ------------------------------------------------------------------
+
+    def _set_faults(
+        self,
+        add: Fault | None = None,
+        remove: Fault | None = None,
+        evcc: frozenset[Fault] | None = None,
+    ) -> None:
+        before = self.faults
+        if add is not None:
+            self._own_faults.add(add)
+        if remove is not None:
+            self._own_faults.discard(remove)
+        if evcc is not None:
+            self._evcc_faults = evcc
+        after = self.faults
+        for fault in after - before:
+            log.error("fault", connector=self.cid, fault=str(fault), active=True)
+            self.station.bus.publish(FaultChanged(self.cid, str(fault), True))
+        for fault in before - after:
+            log.info("fault", connector=self.cid, fault=str(fault), active=False)
+            self.station.bus.publish(FaultChanged(self.cid, str(fault), False))
+
+    def _compute_status(self) -> tuple[ConnectorStatus, str]:
+        faults = self.faults
+        if faults:
+            return ConnectorStatus.FAULTED, error_code(faults)
+        tx = self._tx
+        if tx is not None:
+            if self.contactor_closed:
+                return ConnectorStatus.CHARGING, "NoError"
+            if self.pilot == PilotState.B and self.pwm.current_a >= MIN_OFFER_A:
+                return ConnectorStatus.SUSPENDED_EV, "NoError"
+            return ConnectorStatus.SUSPENDED_EVSE, "NoError"
+        if not self.operative:
+            return ConnectorStatus.UNAVAILABLE, "NoError"
+        if (self.session is not None and self.plugged) or self._awaiting_release is not None:
+            ended = self.session is not None and self.session.ended
+            return (
+                ConnectorStatus.FINISHING
+                if ended or self._awaiting_release
+                else ConnectorStatus.PREPARING
+            ), "NoError"
+        if self.plugged:
+            return ConnectorStatus.PREPARING, "NoError"
+        if self.reservation is not None:
+            return ConnectorStatus.RESERVED, "NoError"
+        if self.station.pending_for(self.cid):
+            return ConnectorStatus.PREPARING, "NoError"
+        return ConnectorStatus.AVAILABLE, "NoError"
+
+    def _publish_status(self) -> None:
+        current = self._compute_status()
+        if current == self._status:
+            return
+        self._status = current
+        status, code = current
+        log.info("status", connector=self.cid, status=str(status), error=code)
+        self.station.bus.publish(StatusChanged(self.cid, str(status), code))

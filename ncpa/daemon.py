@@ -1,0 +1,159 @@
+"""The one place that wires the agent together and runs it until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from hal.board import Board
+from ncpa import __version__
+from ncpa.charging.states import StopReason
+from ncpa.charging.station import ChargingStation
+from ncpa.config import Config, ConfigError
+from ncpa.events import EventBus
+from ncpa.log import get_logger
+from ncpa.store import Store
+from ncpa.systemd import notify, watchdog_interval, watchdog_loop
+
+log = get_logger(__name__)
+
+
+class Component(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+async def build_board(config: Config) -> tuple[Board, Any]:
+    """The simulator's board with --sim, otherwise the real drivers from [hardware]."""
+    if config.simulated:
+        from simulator.board import build_board as build_sim_board
+
+        return build_sim_board(config)
+    try:
+        from hal.drivers.build import build_board as build_real_board  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as e:
+        raise ConfigError("hardware: no hardware drivers in this build; run with --sim") from e
+    board: Board = await build_real_board(config)
+    return board, None
+
+
+def agent_view(station: ChargingStation) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """The agent's own view, for the simulator's GET /sim/agent (developer tooling)."""
+
+    async def view() -> dict[str, Any]:
+        conns = []
+        for v in station.views():
+            tx = v.transaction
+            conns.append(
+                {
+                    "id": v.connector_id,
+                    "status": v.status,
+                    "error_code": v.error_code,
+                    "operative": v.operative,
+                    "offered_current": v.offered_a,
+                    "limit": {"amps": v.limit.amps, "source": v.limit.source},
+                    "limit_sources": station.limits.sources(v.connector_id),
+                    "faults": sorted(v.faults),
+                    "transaction": None if tx is None else _tx_dict(tx),
+                }
+            )
+        recent = await station.store.transactions(limit=10)
+        return {
+            "auth_mode": station.auth_mode,
+            "lock_mode": str(station.lock_mode),
+            "connectors": conns,
+            "recent_transactions": [_tx_dict(t) for t in recent],
+        }
+
+    return view
+
+
+def _tx_dict(tx: Any) -> dict[str, Any]:
+    return {
+        "id": tx.id,
+        "connector_id": tx.connector_id,
+        "id_tag": tx.id_tag,
+        "start_ts": tx.start_ts,
+        "meter_start_wh": tx.meter_start_wh,
+        "stop_ts": tx.stop_ts,
+        "meter_stop_wh": tx.meter_stop_wh,
+        "stop_reason": tx.stop_reason,
+        "remote_id": tx.remote_id,
+        "consumed_wh": tx.consumed_wh,
+    }
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._stop = asyncio.Event()
+        self._restart = False
+        self.station: ChargingStation | None = None
+        self.sim_port: int | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_restart(self) -> None:
+        """A clean restart (the API's /config/reboot, OCPP Reset): stop, then exec again."""
+        self._restart = True
+        self._stop.set()
+
+    async def run(self) -> int:
+        t0 = time.monotonic()
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        store = await Store.open(cfg.data_dir)
+        board, plant = await build_board(cfg)
+        bus = EventBus()
+        station = ChargingStation(cfg, store, board, bus)
+        self.station = station
+        components: list[Component] = []
+        if plant is not None:
+            from simulator.control import ControlServer
+
+            components.append(ControlServer(plant, cfg.sim.port, agent_view(station)))
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await station.start()
+            for comp in components:
+                await comp.start()
+            if plant is not None:
+                self.sim_port = components[0].port  # type: ignore[attr-defined]
+            wd = watchdog_interval()
+            if wd:
+                tasks.append(asyncio.create_task(watchdog_loop(wd), name="watchdog"))
+            notify("READY=1")
+            log.info(
+                "ncpa.ready",
+                version=__version__,
+                id=cfg.station.id,
+                seconds=round(time.monotonic() - t0, 3),
+                data_dir=str(cfg.data_dir),
+                simulator=f"http://127.0.0.1:{self.sim_port}/sim" if self.sim_port else None,
+                csms=cfg.ocpp.csms_url or "offline",
+            )
+            await self._stop.wait()
+        finally:
+            notify("STOPPING=1")
+            log.info("ncpa.stopping", restart=self._restart)
+            for task in tasks:
+                task.cancel()
+            for comp in reversed(components):
+                with contextlib.suppress(Exception):
+                    await comp.stop()
+            await station.stop(StopReason.REBOOT)
+            await board.close()
+            await store.close()
+            log.info("ncpa.stopped")
+        if self._restart:
+            os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
+        return 0
