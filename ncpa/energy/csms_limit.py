@@ -19,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from hal.meter import MeterReading
 from ncpa.energy.charging_profiles import ChargingProfiles
-from ncpa.energy.limits import CSMS, CurrentLimits
-from ncpa.events import EventBus, TransactionStarted, TransactionStopped
+from ncpa.energy.limits import CSMS
+from ncpa.events import TransactionStarted, TransactionStopped
 from ncpa.log import get_logger
+
+if TYPE_CHECKING:
+    from ncpa.charging.station import ChargingStation
 
 log = get_logger(__name__)
 
@@ -34,46 +37,6 @@ NOMINAL_VOLTAGE = 230.0
 MIN_LIVE_VOLTAGE = 100.0  # below this a phase is dead or unused, not a mains voltage
 MAX_SLEEP = 60.0  # seconds between evaluations when no schedule change is due
 BOUNDARY_MARGIN = 0.005  # wake just after a change, never just before it
-
-
-# what this module needs of ChargingStation (ncpa/charging/station.py), nothing more
-class _Transaction(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def start_ts(self) -> float: ...
-
-
-class _View(Protocol):
-    @property
-    def connector_id(self) -> int: ...
-    @property
-    def transaction(self) -> _Transaction | None: ...
-    @property
-    def last_reading(self) -> MeterReading | None: ...
-
-
-class _StationConfig(Protocol):
-    @property
-    def phases(self) -> int: ...
-
-
-class _Config(Protocol):
-    @property
-    def station(self) -> _StationConfig: ...
-
-
-class Station(Protocol):
-    @property
-    def config(self) -> _Config: ...
-    @property
-    def bus(self) -> EventBus: ...
-    @property
-    def limits(self) -> CurrentLimits: ...
-    @property
-    def connector_ids(self) -> list[int]: ...
-    def view(self, connector_id: int) -> _View: ...
-    def views(self) -> Sequence[_View]: ...
 
 
 def mains_voltage(reading: MeterReading | None) -> float:
@@ -88,7 +51,10 @@ class CsmsLimitSource:
     """Keeps the limit source "csms" equal to the composite schedule, per connector."""
 
     def __init__(
-        self, station: Station, profiles: ChargingProfiles, clock: Callable[[], float] = time.time
+        self,
+        station: ChargingStation,
+        profiles: ChargingProfiles,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._station = station
         self._profiles = profiles
