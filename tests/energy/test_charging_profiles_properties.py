@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,7 @@ from ncpa.energy.charging_profiles import (
     validate,
 )
 from ncpa.store import Store
-from tests.energy.profile_helpers import DAY, T0
+from tests.energy.profile_helpers import DAY, T0, profile, station_max
 
 TX_ID = 1
 VOLTAGE = 230.0
@@ -141,25 +142,26 @@ def at(schedule: ChargingSchedule, offset: int) -> float:
     return [p for p in schedule.periods if p.start_period <= offset][-1].limit
 
 
-async def install_all(
-    engine: ChargingProfiles, candidates: Sequence[ChargingProfile]
-) -> list[ChargingProfile]:
-    """Install what validates, in order; returns what is installed in the end."""
-    for p in candidates:
+@asynccontextmanager
+async def engine_with(
+    candidates: Sequence[ChargingProfile],
+) -> AsyncIterator[tuple[ChargingProfiles, list[ChargingProfile]]]:
+    """A fresh engine with the candidates that validate installed in order, and those
+    installed in the end (after replacements)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await Store.open(Path(tmp))
         try:
-            validate(p, {1: (TX_ID, T0)}, T0)
-        except ProfileError:
-            continue
-        await engine.install(p, {1: (TX_ID, T0)})
-    return engine.profiles
-
-
-async def fresh_engine() -> tuple[ChargingProfiles, Store, tempfile.TemporaryDirectory[str]]:
-    tmp = tempfile.TemporaryDirectory()
-    store = await Store.open(Path(tmp.name))
-    engine = ChargingProfiles(store, clock=lambda: T0)
-    await engine.load()
-    return engine, store, tmp
+            engine = ChargingProfiles(store, clock=lambda: T0)
+            await engine.load()
+            for p in candidates:
+                try:
+                    validate(p, {1: (TX_ID, T0)}, T0)
+                except ProfileError:
+                    continue
+                await engine.install(p, {1: (TX_ID, T0)})
+            yield engine, engine.profiles
+        finally:
+            await store.close()
 
 
 # NCPA_PROFILE_EXAMPLES=2000 for a longer hunt
@@ -185,9 +187,7 @@ async def test_composite_matches_the_rules_and_is_well_formed(
     duration: int,
     samples: list[float],
 ) -> None:
-    engine, store, tmp = await fresh_engine()
-    try:
-        installed = await install_all(engine, candidates)
+    async with engine_with(candidates) as (engine, installed):
         begin = T0 + start
         schedule = engine.composite(
             1, begin, duration, "A", tx_start, VOLTAGE, PHASES, default_limit=DEFAULT
@@ -207,9 +207,6 @@ async def test_composite_matches_the_rules_and_is_well_formed(
             if not any(p.kind == "Relative" for p in installed) or tx_start is not None:
                 now = engine.limit_amps(1, t, tx_start, VOLTAGE, PHASES)
                 assert now == (None if expected is None else floor_tenth(expected))
-    finally:
-        await store.close()
-        tmp.cleanup()
 
 
 @PROPERTY
@@ -217,9 +214,7 @@ async def test_composite_matches_the_rules_and_is_well_formed(
 async def test_composite_never_exceeds_the_station_max(
     candidates: tuple[ChargingProfile, ...], tx_start: float | None, start: int
 ) -> None:
-    engine, store, tmp = await fresh_engine()
-    try:
-        installed = await install_all(engine, candidates)
+    async with engine_with(candidates) as (engine, installed):
         station_max = [p for p in installed if p.purpose == "ChargePointMaxProfile"]
         begin = T0 + start
         for unit, per_amp in (("A", 1.0), ("W", VOLTAGE * PHASES)):
@@ -228,9 +223,6 @@ async def test_composite_never_exceeds_the_station_max(
                 cap = oracle(station_max, 1, begin + period.start_period, tx_start, begin)
                 if cap is not None and period.number_phases is None:
                     assert period.limit <= cap * per_amp + 1e-6
-    finally:
-        await store.close()
-        tmp.cleanup()
 
 
 @PROPERTY
@@ -245,17 +237,10 @@ async def test_the_highest_stack_level_wins(
 ) -> None:
     """A profile on top of every other of its purpose, in force for ever, decides that
     purpose: what it allows, capped by the station max (or capping the charge profiles)."""
-    engine, store, tmp = await fresh_engine()
-    try:
-        installed = await install_all(engine, candidates)
+    async with engine_with(candidates) as (engine, installed):
         others = [p for p in installed if p.purpose != purpose or p.connector_id != 0]
-        top = ChargingProfile(
-            99,
-            0,
-            10,
-            purpose,
-            "Absolute",
-            ChargingSchedule("A", (SchedulePeriod(0, float(limit)),), start_schedule=T0 - 2 * DAY),
+        top = profile(
+            99, [(0, limit)], connector_id=0, stack_level=10, purpose=purpose, start=T0 - 2 * DAY
         )
         await engine.install(top, {})
         now = T0 + t
@@ -271,9 +256,6 @@ async def test_the_highest_stack_level_wins(
             values = [float(limit), oracle(others, 1, now, None, now)]
         expected = min(v for v in values if v is not None)
         assert got == floor_tenth(expected)
-    finally:
-        await store.close()
-        tmp.cleanup()
 
 
 @PROPERTY
@@ -281,23 +263,14 @@ async def test_the_highest_stack_level_wins(
 async def test_a_station_max_never_raises_a_limit(
     candidates: tuple[ChargingProfile, ...], tx_start: float | None, start: int
 ) -> None:
-    engine, store, tmp = await fresh_engine()
-    try:
-        await install_all(engine, [p for p in candidates if p.purpose != "ChargePointMaxProfile"])
+    async with engine_with([p for p in candidates if p.purpose != "ChargePointMaxProfile"]) as (
+        engine,
+        _,
+    ):
         begin = T0 + start
         before = engine.composite(1, begin, DAY, "A", tx_start, VOLTAGE, PHASES, default_limit=80)
-        cap = ChargingProfile(
-            98,
-            0,
-            50,
-            "ChargePointMaxProfile",
-            "Absolute",
-            ChargingSchedule("A", (SchedulePeriod(0, 12.0), SchedulePeriod(3600, 30.0))),
-        )
+        cap = station_max(98, [(0, 12), (3600, 30)], stack_level=50, start=None)
         await engine.install(cap, {})
         after = engine.composite(1, begin, DAY, "A", tx_start, VOLTAGE, PHASES, default_limit=80)
         for offset in {p.start_period for p in before.periods + after.periods}:
             assert at(after, offset) <= at(before, offset)
-    finally:
-        await store.close()
-        tmp.cleanup()
