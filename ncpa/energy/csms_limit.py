@@ -165,6 +165,8 @@ class CsmsLimitSource:
                 due = None
             delay = MAX_SLEEP if due is None else due - self._clock() + BOUNDARY_MARGIN
             try:
-                await asyncio.wait_for(self._wake.wait(), min(MAX_SLEEP, max(0.0, delay)))
+                # not asyncio.wait_for: on 3.11 it swallows a cancel that meets a wake-up
+                async with asyncio.timeout(min(MAX_SLEEP, max(0.0, delay))):
+                    await self._wake.wait()
             except TimeoutError:
                 self.refresh()
