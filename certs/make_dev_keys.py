@@ -4,6 +4,8 @@ Never used on a real charger: production keys are provisioned per device.
 Writes into the folder given (default certs/dev), keeping keys that exist.
 
 - qr-issuer.key / qr-issuer.pem: ES256 key of the development QR auth server
+- qr-issuer-next.key / qr-issuer-next.pem: the next issuer key (pinned as well, as during
+  a key rotation, so labels signed with either are accepted)
 - qr-shared-secret: the secret that seals the QR envelope (hex)
 - vendor-signing.key / vendor-signing.pem: Ed25519 key that signs update bundles
 """
@@ -42,6 +44,7 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[1] if len(argv) > 1 else Path(__file__).parent / "dev")
     folder.mkdir(parents=True, exist_ok=True)
     _write_keypair(folder, "qr-issuer", ec.generate_private_key(ec.SECP256R1()))
+    _write_keypair(folder, "qr-issuer-next", ec.generate_private_key(ec.SECP256R1()))
     _write_keypair(folder, "vendor-signing", ed25519.Ed25519PrivateKey.generate())
     secret = folder / "qr-shared-secret"
     if not secret.exists():

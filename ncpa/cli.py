@@ -32,6 +32,12 @@ def _add_transactions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("-n", type=int, default=20, help="how many (newest first)")
 
 
+def _add_qr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ncpa.qr import add_qr_arguments
+
+    add_qr_arguments(sub.add_parser("qr", help="make the QR labels of a charge point"))
+
+
 def _load(args: argparse.Namespace) -> config.Config:
     overrides = {
         "data_dir": getattr(args, "data_dir", None),
@@ -80,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     _add_run(sub)
     _add_transactions(sub)
+    _add_qr(sub)
     args = parser.parse_args(argv)
     try:
         if args.cmd == "run":
             return cmd_run(args)
         if args.cmd == "transactions":
             return cmd_transactions(args)
+        if args.cmd == "qr":
+            from ncpa.qr import qr_main
+
+            return qr_main(args)
     except ConfigError as e:
         print(f"ncpa: {e}", file=sys.stderr)
         return 2

@@ -51,6 +51,7 @@ class ChargingConfig:
     lock_timeout: float = 2.0  # seconds for the lock feedback to confirm
     connection_timeout: float = 60.0  # pre-authorized card waits this long for a plug
     welded_check_delay: float = 0.5  # seconds after opening before feedback is trusted
+    tick_interval: float = 0.25  # seconds between feedback checks and timer evaluations
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ def _check(cfg: Config) -> Config:
     need(ch.station_max_current >= 0, "charging.station_max_current: must be >= 0")
     need(ch.meter_interval > 0, "charging.meter_interval: must be > 0")
     need(ch.meter_timeout > 0, "charging.meter_timeout: must be > 0")
+    need(ch.tick_interval > 0, "charging.tick_interval: must be > 0")
+    need(ch.lock_timeout > 0, "charging.lock_timeout: must be > 0")
+    need(ch.connection_timeout > 0, "charging.connection_timeout: must be > 0")
     need(cfg.ocpp.version in OCPP_VERSIONS, f"ocpp.version: one of {OCPP_VERSIONS}")
     url = cfg.ocpp.csms_url
     need(not url or url.startswith(("ws://", "wss://")), "ocpp.csms_url: must be ws:// or wss://")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -13,15 +12,27 @@ from typing import Any, Protocol
 
 from hal.board import Board
 from ncpa import __version__
+from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config, ConfigError
+from ncpa.energy.api_settings import ManagedEnergySettings
+from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
 from ncpa.log import get_logger
 from ncpa.store import Store
 from ncpa.systemd import notify, watchdog_interval, watchdog_loop
 
 log = get_logger(__name__)
+
+SIM_HINT = """
+  Simulated charger ready. Simulator control: http://127.0.0.1:{port}/sim
+  In another terminal (. .venv/bin/activate; add --url http://127.0.0.1:{port} if not 8081):
+    ncpa-sim plug       an EV plugs in        ncpa-sim watch     live view
+    ncpa-sim ev pause   the EV pauses         ncpa-sim ev charge asks for energy again
+    ncpa-sim tap UID    a card at the reader  ncpa-sim unplug    ends the transaction
+    ncpa-sim fault rcd on|off                 ncpa transactions --config demo/ncpa.toml
+"""
 
 
 class Component(Protocol):
@@ -117,17 +128,31 @@ class Daemon:
         station = ChargingStation(cfg, store, board, bus)
         self.station = station
         components: list[Component] = []
+        sim_grid = None
+        control = None
         if plant is not None:
             from simulator.control import ControlServer
+            from simulator.grid import SimGridMeter, add_grid_routes
 
-            components.append(ControlServer(plant, cfg.sim.port, agent_view(station)))
+            sim_grid = SimGridMeter([c.meter for c in board.connectors], phases=cfg.station.phases)
+            control = ControlServer(plant, cfg.sim.port, agent_view(station))
+            add_grid_routes(control.app, sim_grid)
+            components.append(control)
+        energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
+        components.append(energy)
+        components += api_components(
+            cfg,
+            station,
+            on_reboot=self.request_restart,
+            energy=ManagedEnergySettings(store, energy),
+        )
         tasks: list[asyncio.Task[None]] = []
         try:
             await station.start()
             for comp in components:
                 await comp.start()
-            if plant is not None:
-                self.sim_port = components[0].port  # type: ignore[attr-defined]
+            if control is not None:
+                self.sim_port = control.port
             wd = watchdog_interval()
             if wd:
                 tasks.append(asyncio.create_task(watchdog_loop(wd), name="watchdog"))
@@ -141,16 +166,22 @@ class Daemon:
                 simulator=f"http://127.0.0.1:{self.sim_port}/sim" if self.sim_port else None,
                 csms=cfg.ocpp.csms_url or "offline",
             )
+            if self.sim_port:
+                print(SIM_HINT.format(port=self.sim_port), file=sys.stderr, flush=True)
             await self._stop.wait()
         finally:
             notify("STOPPING=1")
             log.info("ncpa.stopping", restart=self._restart)
             for task in tasks:
                 task.cancel()
-            for comp in reversed(components):
-                with contextlib.suppress(Exception):
-                    await comp.stop()
+            # the station first: transactions end (OCPP still hears of it) and nothing
+            # a component does while stopping (a limit removed) can close a contactor again
             await station.stop(StopReason.REBOOT)
+            for comp in reversed(components):
+                try:
+                    await comp.stop()
+                except Exception:
+                    log.exception("component.stop_failed", component=type(comp).__name__)
             await board.close()
             await store.close()
             log.info("ncpa.stopped")

@@ -55,7 +55,8 @@ class Journal:
         # drain what is queued so the journal ends with the shutdown's events
         if self._task is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._queue.join()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -46,7 +47,6 @@ _EVCC_FAULTS = {
     EvccFault.DIODE: Fault.PILOT_FAULT,
     EvccFault.OTHER: Fault.EVCC_OTHER,
 }
-TICK_S = 0.25
 LOCK_RETRY_S = 5.0
 UNLOCK_WINDOW_S = 30.0  # LOCKED mode: how long an unlock command releases the cable
 
@@ -122,7 +122,8 @@ class Connector:
         self._tasks.append(asyncio.create_task(self._evcc_loop(), name=f"evcc-{self.cid}"))
         self._tasks.append(asyncio.create_task(self._meter_loop(), name=f"meter-{self.cid}"))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._first_status.wait(), timeout=3.0)
+            async with asyncio.timeout(3.0):
+                await self._first_status.wait()
         if not self._first_status.is_set():
             self._evcc_faults = frozenset({Fault.EVCC_LINK_LOST})
 
@@ -145,9 +146,9 @@ class Connector:
             await self._command_offer(0.0)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # bounded: a driver that ignores cancellation must not hang the shutdown
+            await asyncio.wait(self._tasks, timeout=2.0)
         self._tasks.clear()
 
     # -- state ----------------------------------------------------------------
@@ -285,30 +286,42 @@ class Connector:
                 await self._evaluate()
 
     async def _meter_loop(self) -> None:
-        cfg = self._cfg
         while True:
-            had_fault = Fault.METER_FAILURE in self._own_faults
-            reading = await self._read_meter(cfg.meter_timeout)
-            if had_fault != (Fault.METER_FAILURE in self._own_faults):
-                await self.reevaluate()
-            if reading is not None:
-                tx = self._tx
-                self.station.bus.publish(
-                    MeterSample(self.cid, reading, tx.id if tx else None, self.pwm.current_a)
-                )
-                if tx is not None and reading.timestamp - self._last_checkpoint >= (
-                    cfg.durable_meter_interval
-                ):
-                    self._last_checkpoint = reading.timestamp
-                    await self.station.store.record_meter(
-                        tx.id, reading.energy_wh, reading.timestamp
-                    )
-            await asyncio.sleep(cfg.meter_interval)
+            try:
+                await self._meter_step()
+            except Exception:  # a failed checkpoint write must not stop the metering
+                log.exception("meter.loop_failed", connector=self.cid)
+            await asyncio.sleep(self._cfg.meter_interval)
+
+    async def _meter_step(self) -> None:
+        cfg = self._cfg
+        had_fault = Fault.METER_FAILURE in self._own_faults
+        reading = await self._read_meter(cfg.meter_timeout)
+        if had_fault != (Fault.METER_FAILURE in self._own_faults):
+            await self.reevaluate()
+        if reading is None:
+            return
+        tx = self._tx
+        if tx is not None and self.session is not None:
+            # live progress in memory; on disk every durable_meter_interval
+            tx = dataclasses.replace(
+                tx, last_meter_wh=reading.energy_wh, last_meter_ts=reading.timestamp
+            )
+            self.session.transaction = tx
+        self.station.bus.publish(
+            MeterSample(self.cid, reading, tx.id if tx else None, self.pwm.current_a)
+        )
+        if tx is not None and reading.timestamp - self._last_checkpoint >= (
+            cfg.durable_meter_interval
+        ):
+            self._last_checkpoint = reading.timestamp
+            await self.station.store.record_meter(tx.id, reading.energy_wh, reading.timestamp)
 
     async def _read_meter(self, timeout: float) -> MeterReading | None:
         """Read the meter and keep the meter fault up to date (no evaluation: callers do)."""
         try:
-            reading = await asyncio.wait_for(self.dev.meter.read(), timeout)
+            async with asyncio.timeout(timeout):
+                reading = await self.dev.meter.read()
         except (DeviceError, TimeoutError) as e:
             if Fault.METER_FAILURE not in self._own_faults:
                 log.warning("meter.failed", connector=self.cid, error=str(e) or type(e).__name__)
@@ -321,9 +334,12 @@ class Connector:
 
     async def _tick_loop(self) -> None:
         while True:
-            await asyncio.sleep(TICK_S)
+            await asyncio.sleep(self._cfg.tick_interval)
             async with self._mutex:
-                await self._check_contactor_feedback()
+                try:
+                    await self._check_contactor_feedback()
+                except Exception:
+                    log.exception("contactor.feedback_check_failed", connector=self.cid)
                 await self._evaluate()
 
     # -- the decision ------------------------------------------------------------
@@ -359,9 +375,32 @@ class Connector:
         )
 
     async def _evaluate(self) -> None:
-        """Bring the hardware in line with the state. Caller holds the mutex."""
+        """Bring the hardware in line with the state. Caller holds the mutex.
+
+        Whatever goes wrong in here (a full disk, a driver raising the unexpected), the
+        connector ends in the safe state: contactor open, no offer, an internal fault.
+        """
         if not self._running:
             return
+        try:
+            await self._decide_and_apply()
+        except Exception:
+            log.exception("connector.internal_error", connector=self.cid)
+            self._set_faults(add=Fault.INTERNAL)
+            await self._fail_safe()
+            self._publish_status()
+
+    async def _fail_safe(self) -> None:
+        for command in (self.dev.contactor.set_closed(False), self.dev.evcc.set_offered_current(0)):
+            try:
+                await command
+            except Exception as e:
+                log.error("connector.fail_safe_failed", connector=self.cid, error=str(e))
+        self.contactor_closed = False
+        self._contactor_changed = time.monotonic()
+        self.pwm.applied(0.0, time.monotonic())
+
+    async def _decide_and_apply(self) -> None:
         await self._update_session()
         now = time.monotonic()
 
@@ -402,8 +441,11 @@ class Connector:
                 if station.lock_mode == LockMode.TRANSACTION and self.dev.lock is not None:
                     self._awaiting_release = tag
             self.session = None
-            if Fault.CONTACTOR_FAILURE in self._own_faults:
-                self._set_faults(remove=Fault.CONTACTOR_FAILURE)
+        if self.pilot == PilotState.A:
+            # failures of the last session's commands get a fresh start with the next EV
+            for fault in (Fault.CONTACTOR_FAILURE, Fault.INTERNAL):
+                if fault in self._own_faults:
+                    self._set_faults(remove=fault)
         if self._inoperative_pending and self._tx is None:
             self._inoperative_pending = False
             self.operative = False
@@ -515,6 +557,8 @@ class Connector:
             log.error("evcc.command_failed", connector=self.cid, amps=amps, error=str(e))
             self._set_faults(add=Fault.EVCC_LINK_LOST)
             return
+        if Fault.EVCC_LINK_LOST in self._own_faults:  # it answers again
+            self._set_faults(remove=Fault.EVCC_LINK_LOST)
         if amps != self.pwm.current_a:
             log.info("pwm", connector=self.cid, amps=amps)
         self.pwm.applied(amps, time.monotonic())
@@ -528,7 +572,8 @@ class Connector:
             return
         self._lock_cmd = locked
         try:
-            confirmed = await asyncio.wait_for(lock.set_locked(locked), self._cfg.lock_timeout)
+            async with asyncio.timeout(self._cfg.lock_timeout):
+                confirmed = await lock.set_locked(locked)
         except (DeviceError, TimeoutError):
             confirmed = False
         try:

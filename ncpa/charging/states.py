@@ -26,6 +26,7 @@ class Fault(enum.StrEnum):
     EVCC_LINK_LOST = "evcc_link_lost"
     PILOT_FAULT = "pilot_fault"  # pilot in state E/F or diode check failed
     EVCC_OTHER = "evcc_other"
+    INTERNAL = "internal_error"  # the controller itself failed; cleared on unplug
 
 
 # OCPP 1.6 ChargePointErrorCode per fault; the first active fault in this order is reported
@@ -38,6 +39,7 @@ ERROR_CODES: dict[Fault, str] = {
     Fault.EVCC_LINK_LOST: "InternalError",
     Fault.PILOT_FAULT: "EVCommunicationError",
     Fault.EVCC_OTHER: "OtherError",
+    Fault.INTERNAL: "InternalError",
 }
 
 

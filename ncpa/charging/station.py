@@ -6,7 +6,6 @@ OCPP and the local API call the methods here; none of them touches hardware.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -90,9 +89,8 @@ class ChargingStation:
             task.cancel()
         for conn in self.connectors.values():
             await conn.shutdown(reason)
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
         await self._journal.stop()
 
     async def _rfid_loop(self) -> None:
@@ -297,7 +295,8 @@ class ChargingStation:
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._learners.append(fut)
         try:
-            return await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                return await fut
         except TimeoutError:
             return None
         finally:
@@ -360,7 +359,8 @@ class ChargingStation:
     async def evcc_version(self) -> str:
         conn = self.board.connectors[0]
         try:
-            return await asyncio.wait_for(conn.evcc.firmware_version(), 2.0)
+            async with asyncio.timeout(2.0):
+                return await conn.evcc.firmware_version()
         except Exception:
             return "unknown"
 
@@ -378,9 +378,12 @@ class ChargingStation:
     def _limit_changed(self, connector_id: int, limit: Limit) -> None:
         self.bus.publish(LimitChanged(connector_id, limit.amps, limit.source))
         conn = self.connectors.get(connector_id)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop yet: start() evaluates anyway
+            return
         if conn is not None:
-            with contextlib.suppress(RuntimeError):  # no loop yet: start() evaluates anyway
-                self._spawn(conn.reevaluate())
+            self._spawn(conn.reevaluate())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -1,4 +1,4 @@
-"""A real ChargingStation on the simulator board, with the SmartCharging engine attached."""
+"""A charging station on the simulator with the energy manager, for scenario tests."""
 
 from __future__ import annotations
 
@@ -6,74 +6,132 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from ncpa import config as config_mod
+from hal.grid import GridReading
 from ncpa.charging.station import ChargingStation
-from ncpa.energy.charging_profiles import ChargingProfiles
-from ncpa.energy.csms_limit import CsmsLimitSource
-from ncpa.events import EventBus
+from ncpa.config import Config, load
+from ncpa.energy.manager import EnergyManager
+from ncpa.events import EventBus, StatusChanged
 from ncpa.store import Store
 from simulator.board import build_board
+from simulator.grid import SimGridMeter
 from simulator.plant import Plant
 
-FAST = {
-    "authentication_mode": "PLUGNCHARGE",
-    "meter_interval": 0.05,
-    "meter_timeout": 0.2,
-    "durable_meter_interval": 0.1,
-    "welded_check_delay": 0.05,
-    "lock_timeout": 0.5,
-    "pwm_min_interval": 0.05,  # raise the offer without the 5 s wait of IEC 61851
-}
+PERIOD_S = 0.05  # grid measurement period of the simulated meter
+
+
+class RecordingMeter:
+    """The simulated grid meter, keeping every measurement the balancer was given."""
+
+    def __init__(self, inner: SimGridMeter) -> None:
+        self.inner = inner
+        self.readings: list[GridReading] = []
+
+    @property
+    def period_s(self) -> float:
+        return self.inner.period_s
+
+    async def read(self) -> GridReading:
+        reading = await self.inner.read()
+        self.readings.append(reading)
+        return reading
+
+    def latest(self) -> GridReading | None:
+        return self.inner.latest()
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 @dataclass
-class SimEnv:
+class Rig:
     station: ChargingStation
     plant: Plant
-    profiles: ChargingProfiles
-    source: CsmsLimitSource
+    grid: SimGridMeter
+    meter: RecordingMeter
+    energy: EnergyManager
+    statuses: list[str] = field(default_factory=list)
+
+    async def until(self, cond: Callable[[], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached")
+            await asyncio.sleep(0.005)
 
     def offered(self, cid: int = 1) -> float:
-        """The current offered on the simulated pilot."""
         return self.plant.connectors[cid].offered_a
 
-    def charging(self, cid: int = 1) -> bool:
-        return (
-            self.station.view(cid).status == "Charging" and self.plant.connectors[cid].contactor_cmd
-        )
+    def drawing(self, cid: int = 1) -> float:
+        """L1 current of the connector's last meter reading, as the core saw it."""
+        reading = self.station.view(cid).last_reading
+        return reading.current_a[0] if reading is not None else 0.0
+
+    def status(self, cid: int = 1) -> str:
+        return self.station.view(cid).status
+
+    async def measurements(self, n: int) -> list[GridReading]:
+        """The next n measurements the balancer acts on."""
+        start = len(self.meter.readings)
+        await self.until(lambda: len(self.meter.readings) >= start + n)
+        return self.meter.readings[start : start + n]
 
 
-async def wait_until(cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.002)
+def sim_config(tmp: Path, energy: dict[str, Any], connectors: int = 1) -> Config:
+    cfg = load(None, {"data_dir": str(tmp), "simulated": True})
+    cfg = replace(cfg, station=replace(cfg.station, connectors=connectors))
+    defaults = {
+        "grid_max_current": 25.0,
+        "load_shedding": "P1",
+        "resume_delay_s": 0.3,
+        "min_pause_s": 0.5,
+        "smoothing_s": 0.0,
+        "lost_after_s": 0.3,
+        "timezone": "Europe/Brussels",
+    }
+    return replace(
+        cfg,
+        charging=replace(
+            cfg.charging,
+            authentication_mode="PLUGNCHARGE",
+            meter_interval=PERIOD_S / 2,
+            pwm_min_interval=0.1,
+        ),
+        raw={"energy": {**defaults, **energy}},
+    )
 
 
 @asynccontextmanager
-async def sim_station(data_dir: Path, connectors: int = 1) -> AsyncIterator[SimEnv]:
-    cfg = config_mod.load(None, {"data_dir": data_dir, "simulated": True})
-    cfg = replace(
-        cfg,
-        station=replace(cfg.station, connectors=connectors),
-        charging=replace(cfg.charging, **FAST),  # type: ignore[arg-type]
+async def sim_station(
+    tmp: Path,
+    household: tuple[float, ...] = (0.0, 0.0, 0.0),
+    connectors: int = 1,
+    simulated_grid: bool = True,  # False: the manager builds the real backend of the mode
+    **energy: Any,
+) -> AsyncIterator[Rig]:
+    config = sim_config(tmp, energy, connectors)
+    store = await Store.open(config.data_dir)
+    board, plant = build_board(config)
+    bus = EventBus()
+    station = ChargingStation(config, store, board, bus)
+    grid = SimGridMeter(
+        [c.meter for c in board.connectors], household=household, interval_s=PERIOD_S
     )
-    store = await Store.open(cfg.data_dir)
-    board, plant = build_board(cfg)
-    station = ChargingStation(cfg, store, board, EventBus())
-    profiles = ChargingProfiles(store)
-    await profiles.load()
-    source = CsmsLimitSource(station, profiles)
+    meter = RecordingMeter(grid)
+    energy_manager = EnergyManager(
+        station, board, config, grid_meter=meter if simulated_grid else None
+    )
+    rig = Rig(station, plant, grid, meter, energy_manager)
+    bus.subscribe(lambda e: rig.statuses.append(e.status), StatusChanged)
     await station.start()
-    await source.start()
+    await energy_manager.start()
     try:
-        yield SimEnv(station, plant, profiles, source)
+        yield rig
     finally:
-        await source.stop()
+        await energy_manager.stop()
         await station.stop()
         await board.close()
         await store.close()

@@ -9,7 +9,7 @@ from hal.meter import MeterReading
 from ncpa.energy.csms_limit import mains_voltage
 from ncpa.events import LimitChanged
 from tests.energy.profile_helpers import profile, station_max, tx_profile
-from tests.energy.sim_station import sim_station, wait_until
+from tests.energy.profiles_sim_station import sim_station, wait_until
 
 
 def _reading(*volts: float) -> MeterReading:

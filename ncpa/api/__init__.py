@@ -1,0 +1,1 @@
+"""The local installer/operator REST API (aiohttp): pairing, tokens, routes by resource."""

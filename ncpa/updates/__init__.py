@@ -1,0 +1,1 @@
+"""Signed update bundles: format, signing tool, verification, release slots, rollback."""
