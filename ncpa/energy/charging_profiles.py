@@ -375,9 +375,22 @@ class _Groups(NamedTuple):
 class ChargingProfiles:
     """The installed profiles (persisted in the store) and the composite schedule."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        *,
+        max_profiles: int | None = None,
+        max_stack_level: int | None = None,
+        max_periods: int | None = None,
+    ) -> None:
+        """The max_* limits are the OCPP keys MaxChargingProfilesInstalled,
+        ChargeProfileMaxStackLevel and ChargingScheduleMaxPeriods (None: no limit)."""
         self._store = store
         self._clock = clock
+        self._max_profiles = max_profiles
+        self._max_stack_level = max_stack_level
+        self._max_periods = max_periods
         self._profiles: dict[int, ChargingProfile] = {}
         self._lock = asyncio.Lock()  # installs and clears are read-modify-write
 
@@ -414,6 +427,7 @@ class ChargingProfiles:
         """
         async with self._lock:
             new = validate(profile, open_transactions, self._clock())
+            self._check_capacity(new)
             replaced = [
                 old.id
                 for old in self._profiles.values()
@@ -424,6 +438,13 @@ class ChargingProfiles:
                     and old.connector_id == new.connector_id
                 )
             ]
+            if self._max_profiles is not None and (
+                len(self._profiles) - len(replaced) + 1 > self._max_profiles
+            ):
+                raise ProfileError(
+                    f"charging profile {new.id}: {self._max_profiles} profiles are installed "
+                    "already (MaxChargingProfilesInstalled)"
+                )
             data = profile_to_json(new)
 
             def _write(conn: sqlite3.Connection) -> None:
@@ -449,6 +470,19 @@ class ChargingProfiles:
             stack_level=new.stack_level,
             replaced=[i for i in replaced if i != new.id],
         )
+
+    def _check_capacity(self, p: ChargingProfile) -> None:
+        where = f"charging profile {p.id}"
+        if self._max_stack_level is not None and p.stack_level > self._max_stack_level:
+            raise ProfileError(
+                f"{where}: stackLevel {p.stack_level} is above {self._max_stack_level} "
+                "(ChargeProfileMaxStackLevel)"
+            )
+        if self._max_periods is not None and len(p.schedule.periods) > self._max_periods:
+            raise ProfileError(
+                f"{where}: {len(p.schedule.periods)} periods, at most {self._max_periods} "
+                "(ChargingScheduleMaxPeriods)"
+            )
 
     async def clear(
         self,

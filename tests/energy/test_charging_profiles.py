@@ -208,3 +208,27 @@ async def test_an_unreadable_row_is_skipped(tmp_path: Path) -> None:
     await store.close()
     async for profiles in open_profiles(tmp_path):
         assert [p.id for p in profiles.profiles] == [1]
+
+
+async def test_capacity_limits_of_the_ocpp_keys(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    profiles = ChargingProfiles(
+        store, clock=lambda: T0, max_profiles=2, max_stack_level=3, max_periods=2
+    )
+    await profiles.load()
+    try:
+        await profiles.install(profile(1, [(0, 16)]), {})
+        await profiles.install(profile(2, [(0, 16)], stack_level=3, connector_id=2), {})
+        with pytest.raises(ProfileError, match="2 profiles are installed already"):
+            await profiles.install(profile(3, [(0, 16)], stack_level=1), {})
+        await profiles.install(profile(3, [(0, 10)]), {})  # replaces 1: still 2
+        with pytest.raises(ProfileError, match="stackLevel 4 is above 3"):
+            await profiles.install(profile(2, [(0, 16)], stack_level=4), {})
+        with pytest.raises(ProfileError, match="3 periods, at most 2"):
+            await profiles.install(profile(2, [(0, 16), (60, 8), (120, 6)]), {})
+        assert [(p.id, p.schedule.periods[0].limit) for p in profiles.profiles] == [
+            (2, 16),
+            (3, 10),
+        ]
+    finally:
+        await store.close()
