@@ -293,7 +293,8 @@ class _Context:
         self.phases = phases
         self.station_share = station_share
 
-    def anchor(self, p: ChargingProfile, t: float) -> float | None:
+    def anchor(self, p: ChargingProfile, t: float) -> float:
+        """The start of the schedule (occurrence) that applies at time t."""
         s = p.schedule
         if p.kind == RELATIVE or s.start_schedule is None:
             return self.relative_anchor
@@ -312,9 +313,7 @@ class _Context:
                 yield s.start_schedule + k * every
                 k += 1
         else:
-            anchor = self.anchor(p, a)
-            if anchor is not None:
-                yield anchor
+            yield self.anchor(p, a)
 
     def limit(self, p: ChargingProfile, t: float) -> _Limit | None:
         """The limit that profile p sets at time t, or None when it is not in force."""
@@ -323,7 +322,7 @@ class _Context:
         if p.valid_to is not None and t >= p.valid_to:
             return None
         anchor = self.anchor(p, t)
-        if anchor is None or t < anchor:
+        if t < anchor:
             return None
         offset = t - anchor
         s = p.schedule
