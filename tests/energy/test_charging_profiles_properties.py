@@ -274,3 +274,32 @@ async def test_a_station_max_never_raises_a_limit(
         after = engine.composite(1, begin, DAY, "A", tx_start, VOLTAGE, PHASES, default_limit=80)
         for offset in {p.start_period for p in before.periods + after.periods}:
             assert at(after, offset) <= at(before, offset)
+
+
+@PROPERTY
+@given(
+    candidates=profile_sets,
+    tx_start=tx_starts,
+    now=st.integers(-DAY, 2 * DAY),
+    samples=st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=10),
+)
+async def test_the_limit_holds_until_the_next_change(
+    candidates: tuple[ChargingProfile, ...],
+    tx_start: float | None,
+    now: int,
+    samples: list[float],
+) -> None:
+    """What the CsmsLimitSource timer relies on: nothing changes before next_change()."""
+    async with engine_with(candidates) as (engine, installed):
+        if tx_start is None and any(p.kind == "Relative" for p in installed):
+            return  # without a transaction a Relative profile restarts at every evaluation
+        t0 = T0 + now
+        due = engine.next_change(1, t0, tx_start)
+        until = due if due is not None else t0 + 8 * DAY
+        assert until > t0
+        first = engine.limit_amps(1, t0, tx_start, VOLTAGE, PHASES)
+        for s in samples:
+            t = t0 + s * (until - t0)
+            if t >= until:  # float rounding at epoch magnitudes
+                continue
+            assert engine.limit_amps(1, t, tx_start, VOLTAGE, PHASES) == first
