@@ -87,12 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     _add_run(sub)
     _add_transactions(sub)
     _add_qr(sub)
+    from ncpa import hwcheck
+
+    hwcheck.add_arguments(
+        sub.add_parser("hw-check", help="check the wiring of the real hardware, step by step")
+    )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "run":
             return cmd_run(args)
         if args.cmd == "transactions":
             return cmd_transactions(args)
+        if args.cmd == "hw-check":
+            return hwcheck.command(args)
         if args.cmd == "qr":
             from ncpa.qr import qr_main
 

@@ -19,6 +19,7 @@ AUTH_MODES = ("PLUGNCHARGE", "WHITELIST")
 LOCK_MODES = ("UNLOCKED", "TRANSACTION", "LOCKED")
 OCPP_VERSIONS = ("1.6", "2.0.1", "auto")
 RECOVERY_MODES = ("close", "resume")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -135,6 +136,7 @@ def _check(cfg: Config) -> Config:
     need(0 < cfg.api.port < 65536, "api.port: must be 1..65535")
     need(0 < cfg.sim.port < 65536, "sim.port: must be 1..65535")
     need(cfg.log_format in ("text", "json"), "log.format: text or json")
+    need(cfg.log_level in LOG_LEVELS, f"log.level: one of {', '.join(LOG_LEVELS)}")
     return cfg
 
 
@@ -154,6 +156,12 @@ def load(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
     known = {"station", "charging", "ocpp", "api", "sim", "log", "data_dir", "developer_mode"}
     core = {k: v for k, v in raw.items() if k in known}
     log = core.get("log", {})
+    if not isinstance(log, dict):
+        raise ConfigError("[log] must be a table")
+    if not isinstance(raw.get("data_dir", ""), str):
+        raise ConfigError("data_dir: expected a path string")
+    if not isinstance(raw.get("developer_mode", False), bool):
+        raise ConfigError("developer_mode: expected true or false")
     cfg = Config(
         station=_section(StationConfig, core, "station"),
         charging=_section(ChargingConfig, core, "charging"),

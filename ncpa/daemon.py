@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -19,6 +20,7 @@ from ncpa.config import Config, ConfigError
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
+from ncpa.hotspot_service import HotspotService, parse_hotspot_settings
 from ncpa.log import get_logger
 from ncpa.store import Store
 from ncpa.systemd import notify, watchdog_interval, watchdog_loop
@@ -116,17 +118,10 @@ class Daemon:
         self._restart = True
         self._stop.set()
 
-    async def run(self) -> int:
-        t0 = time.monotonic()
-        cfg = self.config
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        store = await Store.open(cfg.data_dir)
-        board, plant = await build_board(cfg)
-        bus = EventBus()
-        station = ChargingStation(cfg, store, board, bus)
-        self.station = station
+    def _components(
+        self, cfg: Config, store: Store, board: Board, plant: Any, station: ChargingStation
+    ) -> tuple[list[Component], Any]:
+        """Everything around the station, in start order. Raises ConfigError."""
         components: list[Component] = []
         sim_grid = None
         control = None
@@ -140,22 +135,69 @@ class Daemon:
             components.append(control)
         energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
         components.append(energy)
+        hotspot = self._hotspot(cfg)
+        if hotspot is not None:
+            components.append(hotspot)
         components += api_components(
             cfg,
             station,
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
+            hotspot=hotspot.status if hotspot is not None else None,
         )
-        tasks: list[asyncio.Task[None]] = []
-        try:
+        return components, control
+
+    @staticmethod
+    def _hotspot(cfg: Config) -> HotspotService | None:
+        settings = parse_hotspot_settings(cfg)
+        if cfg.simulated:
+            from simulator.hotspot import SimHotspot
+
+            return HotspotService(SimHotspot(), settings)
+        from hal.drivers.build import build_hotspot
+
+        backend = build_hotspot(cfg)
+        return HotspotService(backend, settings) if backend is not None else None
+
+    async def _shutdown(self, station: ChargingStation, started: list[Component]) -> None:
+        notify("STOPPING=1")
+        log.info("ncpa.stopping", restart=self._restart)
+        # the station first: transactions end (OCPP still hears of it) and nothing a
+        # component does while stopping (a limit removed) can close a contactor again
+        await station.stop(StopReason.REBOOT)
+        for comp in reversed(started):
+            try:
+                await comp.stop()
+            except Exception:
+                log.exception("component.stop_failed", component=type(comp).__name__)
+
+    async def run(self) -> int:
+        t0 = time.monotonic()
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        async with contextlib.AsyncExitStack() as stack:
+            # each resource is released even when a later one fails to come up
+            store = await Store.open(cfg.data_dir)
+            stack.push_async_callback(store.close)
+            board, plant = await build_board(cfg)
+            stack.push_async_callback(board.close)
+            station = ChargingStation(cfg, store, board, EventBus())
+            self.station = station
+            components, control = self._components(cfg, store, board, plant, station)
+            started: list[Component] = []
+            stack.push_async_callback(self._shutdown, station, started)
             await station.start()
             for comp in components:
                 await comp.start()
+                started.append(comp)
             if control is not None:
                 self.sim_port = control.port
             wd = watchdog_interval()
             if wd:
-                tasks.append(asyncio.create_task(watchdog_loop(wd), name="watchdog"))
+                watchdog = asyncio.create_task(watchdog_loop(wd), name="watchdog")
+                stack.callback(watchdog.cancel)
             notify("READY=1")
             log.info(
                 "ncpa.ready",
@@ -169,22 +211,7 @@ class Daemon:
             if self.sim_port:
                 print(SIM_HINT.format(port=self.sim_port), file=sys.stderr, flush=True)
             await self._stop.wait()
-        finally:
-            notify("STOPPING=1")
-            log.info("ncpa.stopping", restart=self._restart)
-            for task in tasks:
-                task.cancel()
-            # the station first: transactions end (OCPP still hears of it) and nothing
-            # a component does while stopping (a limit removed) can close a contactor again
-            await station.stop(StopReason.REBOOT)
-            for comp in reversed(components):
-                try:
-                    await comp.stop()
-                except Exception:
-                    log.exception("component.stop_failed", component=type(comp).__name__)
-            await board.close()
-            await store.close()
-            log.info("ncpa.stopped")
+        log.info("ncpa.stopped")
         if self._restart:
             os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
         return 0

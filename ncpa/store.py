@@ -161,14 +161,20 @@ class Store:
             ).fetchone()
             done = row[0] if row else 0
             for version, script in enumerate(steps[done:], start=done + 1):
-                # executescript commits first; the step and its version go in one transaction
-                conn.executescript(
-                    "BEGIN;\n"
-                    + script
-                    + "\nINSERT INTO schema_versions(component, version) VALUES "
-                    + f"('{component}', {version}) ON CONFLICT(component) "
-                    + f"DO UPDATE SET version = {version};\nCOMMIT;"
-                )
+                # executescript commits first; the step and its version go in one transaction,
+                # and a step that fails leaves nothing behind (not even an open BEGIN)
+                try:
+                    conn.executescript(
+                        "BEGIN;\n"
+                        + script
+                        + "\nINSERT INTO schema_versions(component, version) VALUES "
+                        + f"('{component}', {version}) ON CONFLICT(component) "
+                        + f"DO UPDATE SET version = {version};\nCOMMIT;"
+                    )
+                except Exception:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
 
         await self.call(_migrate)
 

@@ -54,7 +54,7 @@ class Plant:
         self.ev_defaults = ev_defaults or EvModel()
         self.breaker_closed = True
         self.last_card: str | None = None
-        self.inputs: dict[str, bool] = {"tariff": False}
+        self.inputs: dict[str, bool] = {"tariff": False, "rcd_fault": False}
         self.cards: asyncio.Queue[str] = asyncio.Queue()
         self._listeners: list[Callable[[int], None]] = []
         self._input_listeners: list[Callable[[str, bool], None]] = []

@@ -151,6 +151,7 @@ def create_app(
     *,
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
+    hotspot: Callable[[], dict[str, Any]] | None = None,
 ) -> web.Application:
     # uploads are streamed; every other body is small
     app = web.Application(middlewares=[middleware], client_max_size=256 * 1024)
@@ -171,6 +172,7 @@ def create_app(
             settings.data_dir, settings.vendor_key_path(), settings.health_timeout
         ),
         openapi=OPENAPI_FILE.read_bytes(),
+        hotspot=hotspot,
     )
     app[STATE] = state
     table: dict[Any, Route] = {}
@@ -198,6 +200,7 @@ class ApiServer:
     settings: ApiSettings
     on_reboot: Callable[[], None]
     energy: EnergySettings | None = None
+    hotspot: Callable[[], dict[str, Any]] | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, init=False)
 
@@ -214,7 +217,9 @@ class ApiServer:
                     ensure_certificate, s.api_dir, s.charge_point_id, s.tls_names
                 )
             ctx = server_context(cert, key)
-        app = create_app(self.station, s, on_reboot=self.on_reboot, energy=self.energy)
+        app = create_app(
+            self.station, s, on_reboot=self.on_reboot, energy=self.energy, hotspot=self.hotspot
+        )
         self._runner = web.AppRunner(
             app,
             access_log=None,

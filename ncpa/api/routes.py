@@ -42,6 +42,8 @@ class ApiState:
     energy: EnergySettings
     updates: UpdateService
     openapi: bytes
+    # the charger's own Wi-Fi access point: {"ssid", "up"}, None when there is none
+    hotspot: Callable[[], dict[str, Any]] | None = None
     # developer mode: the answer the next GET /whitelist/card gives instead of learning
     card_registration_override: dict[str, Any] | None = None
 

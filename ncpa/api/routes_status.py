@@ -120,6 +120,7 @@ async def get_installer_status(request: web.Request) -> web.Response:
             "onOffPeak": await energy.on_off_peak(),
             "installationUsage": {"currents": usage},
             "gridCurrents": grid_json(grid),
+            **({"hotspot": st.hotspot()} if st.hotspot is not None else {}),
         }
     )
 

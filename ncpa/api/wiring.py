@@ -7,6 +7,7 @@ for comp in api_components(cfg, station, on_reboot=self.request_restart):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ncpa import __version__
 from ncpa.api.app import ApiServer
@@ -23,11 +24,12 @@ def api_components(
     *,
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
+    hotspot: Callable[[], dict[str, Any]] | None = None,
     confirm_after: float = 30.0,
 ) -> list[UpdateHealth | ApiServer]:
     """Raises ConfigError on a bad [local_api] section (before anything starts)."""
     settings = from_config(cfg, firmware_version=__version__)
     return [
         UpdateHealth(cfg.data_dir, on_reboot, confirm_after=confirm_after),
-        ApiServer(station, settings, on_reboot=on_reboot, energy=energy),
+        ApiServer(station, settings, on_reboot=on_reboot, energy=energy, hotspot=hotspot),
     ]

@@ -245,6 +245,16 @@ class Connector:
             await self._evaluate()
             return "Accepted"
 
+    async def set_input_fault(self, fault: Fault, active: bool) -> None:
+        """A fault signalled by a wired input (e.g. an external RCD's fault contact)."""
+        async with self._mutex:
+            if active:
+                self._set_faults(add=fault)
+            else:
+                self._set_faults(remove=fault)
+            if self._running:
+                await self._evaluate()
+
     async def reevaluate(self) -> None:
         if not self._running:
             return

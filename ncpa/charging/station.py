@@ -15,7 +15,7 @@ from hal.board import Board
 from ncpa.charging.authorization import Authorizer, check_id_tag
 from ncpa.charging.connector import Connector, ConnectorView, Reservation
 from ncpa.charging.recovery import recover_open_transactions
-from ncpa.charging.states import AuthMode, LockMode, StopReason
+from ncpa.charging.states import AuthMode, Fault, LockMode, StopReason
 from ncpa.config import Config
 from ncpa.energy.limits import HARDWARE, INSTALLER, CurrentLimits, Limit
 from ncpa.events import AuthorizationDecided, CardPresented, EventBus, LimitChanged, SafetyAction
@@ -24,6 +24,8 @@ from ncpa.log import get_logger
 from ncpa.store import Store
 
 log = get_logger(__name__)
+
+RCD_INPUT = "rcd_fault"  # Board.inputs name of an external RCD's fault contact
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class ChargingStation:
             await conn.run()
         if self.board.rfid is not None:
             self._tasks.append(asyncio.create_task(self._rfid_loop(), name="rfid"))
+        if RCD_INPUT in self.board.inputs:
+            self._tasks.append(asyncio.create_task(self._rcd_input_loop(), name="rcd-input"))
         log.info(
             "station.started",
             connectors=len(self.connectors),
@@ -103,6 +107,23 @@ class ChargingStation:
                 raise
             except Exception as e:
                 log.warning("rfid.failed", error=str(e))
+            await asyncio.sleep(1.0)
+
+    async def _rcd_input_loop(self) -> None:
+        """An external RCD's fault contact: a fault on every connector while it is active."""
+        rcd = self.board.inputs[RCD_INPUT]
+        while True:
+            try:
+                async for active in rcd.changes():
+                    log.info("input.rcd_fault", active=active)
+                    for conn in self.connectors.values():
+                        await conn.set_input_fault(Fault.RCD, active)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # an input we cannot read is a fault: fail safe
+                log.error("input.rcd_fault_failed", error=str(e))
+                for conn in self.connectors.values():
+                    await conn.set_input_fault(Fault.RCD, True)
             await asyncio.sleep(1.0)
 
     # -- settings ------------------------------------------------------------------

@@ -365,3 +365,16 @@ async def test_unexpected_driver_error_leaves_connector_safe(tmp_path: Path) -> 
         locks[0].broken = False
         env.plant.unplug(1)
         await env.wait(lambda: env.status() == "Available", what="a fresh start")
+
+
+async def test_rcd_fault_input_faults_every_connector(tmp_path: Path) -> None:
+    async with running_station(
+        tmp_path, station={"connectors": 2}, authentication_mode="PLUGNCHARGE"
+    ) as env:
+        env.plant.plug(1)
+        await env.wait(lambda: charging(env))
+        env.plant.set_input("rcd_fault", True)
+        await env.wait(lambda: env.status(1) == "Faulted" and env.status(2) == "Faulted")
+        assert not env.plant.connectors[1].contactor_cmd
+        env.plant.set_input("rcd_fault", False)
+        await env.wait(lambda: charging(env) and env.status(2) == "Available")

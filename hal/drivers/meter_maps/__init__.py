@@ -1,0 +1,1 @@
+"""Register maps of the supported energy meters (TOML data files)."""
