@@ -2,8 +2,9 @@
 and knows whether it is.
 
 `[hotspot]` in the config file: `enabled` (default true), `ssid` (default: the charge point
-id), `password` (8..63 characters; required on a charger, a development one on the
-simulator). Failing to bring the hotspot up is logged and retried: charging goes on.
+id), `password` (8..63 characters; without one a charger runs without its hotspot, the
+simulator uses a development one). Failing to bring the hotspot up is logged and
+retried: charging goes on.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def parse_hotspot_settings(config: Config) -> HotspotSettings:
     password = raw.get("password", DEV_PASSWORD if config.developer_mode else "")
     if not isinstance(ssid, str) or not isinstance(password, str):
         raise ConfigError("hotspot.ssid and hotspot.password: expected strings")
+    if enabled and not password and "password" not in raw:
+        # no hotspot configured: the charger still charges; the installer app cannot pair
+        log.warning("hotspot.not_configured", hint="set [hotspot] password to enable it")
+        enabled = False
     if enabled:
         try:
             check_credentials(ssid, password)

@@ -49,6 +49,7 @@ _EVCC_FAULTS = {
 }
 LOCK_RETRY_S = 5.0
 UNLOCK_WINDOW_S = 30.0  # LOCKED mode: how long an unlock command releases the cable
+MAINS_PRESENT_V = 100.0  # a phase above this: the breaker is closed again
 
 
 @dataclass
@@ -311,6 +312,10 @@ class Connector:
             await self.reevaluate()
         if reading is None:
             return
+        if Fault.POWER_LOST in self._own_faults and max(reading.voltage_v) >= MAINS_PRESENT_V:
+            log.info("power.back", connector=self.cid, voltage=max(reading.voltage_v))
+            self._set_faults(remove=Fault.POWER_LOST)
+            await self.reevaluate()
         tx = self._tx
         if tx is not None and self.session is not None:
             # live progress in memory; on disk every durable_meter_interval
@@ -612,14 +617,26 @@ class Connector:
             self._set_faults(add=Fault.WELDED_CONTACTOR)
             self.station.bus.publish(SafetyAction(self.cid, "welded_contactor"))
             await self._command_offer(0.0)
-            confirmed = await self.station.trip_shunt(self.cid, "welded contactor")
-            log.error("shunt.tripped", connector=self.cid, confirmed=confirmed)
+            await self._trip("welded contactor")
+        elif welded and Fault.POWER_LOST not in self._own_faults:
+            # the breaker was closed again while the contact is still welded: trip again
+            await self._trip("welded contactor, breaker closed again")
         elif not feedback and not self.contactor_closed and since >= settle:
             self._set_faults(remove=Fault.WELDED_CONTACTOR)
         stuck_open = self.contactor_closed and not feedback and since >= settle
         if stuck_open and Fault.CONTACTOR_FAILURE not in self._own_faults:
             log.error("contactor.no_feedback", connector=self.cid)
             self._set_faults(add=Fault.CONTACTOR_FAILURE)
+
+    async def _trip(self, why: str) -> None:
+        self.mark_power_lost()
+        confirmed = await self.station.trip_shunt(self.cid, why)
+        log.error("shunt.tripped", connector=self.cid, confirmed=confirmed, why=why)
+
+    def mark_power_lost(self) -> None:
+        """The breaker is open: nothing may close until the meter sees mains voltage again.
+        Sets a fault without evaluating (the caller may hold the mutex)."""
+        self._set_faults(add=Fault.POWER_LOST)
 
     # -- status ------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class Fault(enum.StrEnum):
     PILOT_FAULT = "pilot_fault"  # pilot in state E/F or diode check failed
     EVCC_OTHER = "evcc_other"
     INTERNAL = "internal_error"  # the controller itself failed; cleared on unplug
+    POWER_LOST = "power_lost"  # the shunt tripped the breaker; cleared when voltage returns
 
 
 # OCPP 1.6 ChargePointErrorCode per fault; the first active fault in this order is reported
@@ -40,6 +41,7 @@ ERROR_CODES: dict[Fault, str] = {
     Fault.PILOT_FAULT: "EVCommunicationError",
     Fault.EVCC_OTHER: "OtherError",
     Fault.INTERNAL: "InternalError",
+    Fault.POWER_LOST: "UnderVoltage",
 }
 
 

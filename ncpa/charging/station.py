@@ -363,6 +363,12 @@ class ChargingStation:
     # -- hardware that belongs to the station -----------------------------------------
 
     async def trip_shunt(self, connector_id: int, why: str) -> bool:
+        """Trip the upstream breaker: mains is gone for every connector, which faults until
+        its meter sees voltage again. The caller may hold its own connector's mutex."""
+        for conn in self.connectors.values():
+            conn.mark_power_lost()
+            if conn.cid != connector_id:
+                self._spawn(conn.reevaluate())
         try:
             confirmed = await self.board.shunt.trip()
         except Exception as e:

@@ -52,8 +52,10 @@ def test_bad_settings_name_the_setting(
         parse_hotspot_settings(cfg)
 
 
-def test_production_needs_a_password(tmp_path: Path) -> None:
+def test_production_without_a_password_runs_without_hotspot(tmp_path: Path) -> None:
     cfg = replace(make_config(tmp_path), developer_mode=False, raw={})
+    assert not parse_hotspot_settings(cfg).enabled
+    cfg = replace(cfg, raw={"hotspot": {"password": ""}})  # given, but wrong
     with pytest.raises(ConfigError, match=re.escape("hotspot.password")):
         parse_hotspot_settings(cfg)
 

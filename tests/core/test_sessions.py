@@ -378,3 +378,35 @@ async def test_rcd_fault_input_faults_every_connector(tmp_path: Path) -> None:
         assert not env.plant.connectors[1].contactor_cmd
         env.plant.set_input("rcd_fault", False)
         await env.wait(lambda: charging(env) and env.status(2) == "Available")
+
+
+async def test_shunt_trip_faults_every_connector_until_power_returns(tmp_path: Path) -> None:
+    async with running_station(
+        tmp_path, station={"connectors": 2}, authentication_mode="PLUGNCHARGE"
+    ) as env:
+        env.plant.plug(2)
+        await env.wait(lambda: charging(env, 2))
+        env.plant.set_fault(FaultKind.WELDED_CONTACTOR, True, cid=1)  # welded, no EV on it
+        await env.wait(lambda: not env.plant.breaker_closed, what="shunt trip")
+        await env.wait(lambda: env.status(2) == "Faulted" and env.status(1) == "Faulted")
+        assert env.station.view(2).error_code == "UnderVoltage"
+        assert not env.plant.connectors[2].contactor_cmd
+        # the breaker is closed again while connector 1 is still welded: it trips again
+        env.plant.set_breaker(True)
+        await env.wait(lambda: not env.plant.breaker_closed, what="second trip")
+        # repaired, then power back: connector 2 charges again, connector 1 is free
+        env.plant.set_fault(FaultKind.WELDED_CONTACTOR, False, cid=1)
+        env.plant.set_breaker(True)
+        await env.wait(lambda: charging(env, 2) and env.status(1) == "Available")
+
+
+async def test_installer_shunt_test_stops_sessions_and_waits_for_power(tmp_path: Path) -> None:
+    async with running_station(tmp_path, authentication_mode="PLUGNCHARGE") as env:
+        env.plant.plug(1)
+        await env.wait(lambda: charging(env))
+        assert await env.station.fire_shunt() is True
+        assert not env.plant.breaker_closed and not env.plant.connectors[1].contactor_cmd
+        assert (await env.store.transactions())[0].stop_reason == "EmergencyStop"
+        await env.wait(lambda: env.status() == "Faulted")
+        env.plant.set_breaker(True)
+        await env.wait(lambda: env.status() == "Finishing")  # same EV, its session ended
