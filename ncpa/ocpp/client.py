@@ -70,8 +70,6 @@ class OcppClient:
         self.security.sender = self._send_security_event
         self.firmware = FirmwareManager(self, base / "firmware")
         self.diagnostics = Diagnostics(self, base / "diagnostics")
-        if not self.smart.available:
-            self.settings.without_profile("SmartCharging")
         self.session: Session | None = None
         # called for Reset (kind "Soft"/"Hard") after the sessions are stopped; the daemon
         # sets it to restart the process. Without it the client reconnects and boots again.
@@ -401,9 +399,6 @@ class OcppClient:
     ) -> None:
         within = float(self.settings.get_int("ConnectionTimeOut") or 60)
         await self.smart.after_remote_start(connector_id, profile, within)
-
-    def smart_charging_available(self) -> bool:
-        return self.smart.available
 
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"

@@ -6,19 +6,16 @@ engine's `install` checks the meaning (purpose, kind, connector, transaction).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from ncpa.energy.charging_profiles import (
+    ChargingProfile,
+    ChargingSchedule,
+    ProfileError,
+    SchedulePeriod,
+)
 from ncpa.ocpp.timeutil import fmt_time, parse_time
-
-with contextlib.suppress(ImportError):  # the engine may not be in this build
-    from ncpa.energy.charging_profiles import (  # type: ignore[import-not-found,unused-ignore]
-        ChargingProfile,
-        ChargingSchedule,
-        ProfileError,
-        SchedulePeriod,
-    )
 
 
 def _time(data: Mapping[str, Any], key: str) -> float | None:
@@ -33,7 +30,7 @@ def _time(data: Mapping[str, Any], key: str) -> float | None:
 
 def profile_from_payload(
     connector_id: int, data: Mapping[str, Any], local_ids: Mapping[str, int]
-) -> Any:
+) -> ChargingProfile:
     """A ChargingProfile; a transactionId is the CSMS's and becomes the local one."""
     s = data["charging_schedule"]
     periods = tuple(
@@ -67,7 +64,7 @@ def profile_from_payload(
     )
 
 
-def schedule_to_payload(schedule: Any) -> dict[str, Any]:
+def schedule_to_payload(schedule: ChargingSchedule) -> dict[str, Any]:
     """The chargingSchedule of GetCompositeSchedule.conf (snake_case)."""
     out: dict[str, Any] = {
         "charging_rate_unit": schedule.charging_rate_unit,

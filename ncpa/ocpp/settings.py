@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ncpa.log import get_logger
 from ncpa.store import Store
@@ -135,12 +135,6 @@ class OcppSettings:
         for key, value in (initial or {}).items():
             if key not in self._values and key in self.specs:
                 await self._write(key, value)
-
-    def without_profile(self, profile: str) -> None:
-        """Leave a feature profile out of SupportedFeatureProfiles (not in this build)."""
-        spec = self.specs["SupportedFeatureProfiles"]
-        kept = ",".join(p for p in spec.default.split(",") if p != profile)
-        self.specs[spec.name] = replace(spec, default=kept)
 
     def on_change(self, listener: Callable[[str, str], None]) -> None:
         """listener(key, new_value) after a change is stored."""

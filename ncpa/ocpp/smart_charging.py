@@ -2,8 +2,7 @@
 
 The engine stacks the profiles and computes the composite schedule; CsmsLimitSource
 keeps the limit source "csms" equal to it. This module turns OCPP payloads into
-engine calls and answers. If the engine is not in this build, SmartCharging is
-not offered (SetChargingProfile answers Rejected, GetCompositeSchedule Rejected).
+engine calls and answers.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ncpa.charging.station import ChargingStation
+from ncpa.energy.charging_profiles import ChargingProfiles, ProfileError
+from ncpa.energy.csms_limit import CsmsLimitSource, mains_voltage
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import Outbox
 from ncpa.ocpp.profile_payload import profile_from_payload, schedule_to_payload
@@ -22,49 +23,26 @@ from ncpa.ocpp.timeutil import fmt_time
 
 log = get_logger(__name__)
 
-try:
-    from ncpa.energy.charging_profiles import (  # type: ignore[import-not-found,unused-ignore]
-        ChargingProfiles,
-        ProfileError,
-    )
-    from ncpa.energy.csms_limit import (  # type: ignore[import-not-found,unused-ignore]
-        CsmsLimitSource,
-        mains_voltage,
-    )
-
-    ENGINE = True
-except ImportError:  # pragma: no cover - depends on the build
-    ENGINE = False
-
 
 class SmartCharging:
     def __init__(self, station: ChargingStation, outbox: Outbox, settings: OcppSettings) -> None:
         self.station = station
         self.outbox = outbox
-        self.profiles: Any = None
-        self.source: Any = None
-        if ENGINE:
-            # the capacity keys are read-only: their defaults are what the engine enforces
-            self.profiles = ChargingProfiles(
-                station.store,
-                max_profiles=settings.get_int("MaxChargingProfilesInstalled"),
-                max_stack_level=settings.get_int("ChargeProfileMaxStackLevel"),
-                max_periods=settings.get_int("ChargingScheduleMaxPeriods"),
-            )
-            self.source = CsmsLimitSource(station, self.profiles)
-
-    @property
-    def available(self) -> bool:
-        return self.profiles is not None
+        # the capacity keys are read-only: their defaults are what the engine enforces
+        self.profiles = ChargingProfiles(
+            station.store,
+            max_profiles=settings.get_int("MaxChargingProfilesInstalled"),
+            max_stack_level=settings.get_int("ChargeProfileMaxStackLevel"),
+            max_periods=settings.get_int("ChargingScheduleMaxPeriods"),
+        )
+        self.source = CsmsLimitSource(station, self.profiles)
 
     async def start(self) -> None:
-        if self.available:
-            await self.profiles.load()
-            await self.source.start()
+        await self.profiles.load()
+        await self.source.start()
 
     async def stop(self) -> None:
-        if self.available:
-            await self.source.stop()
+        await self.source.stop()
 
     async def _local_ids(self) -> dict[str, int]:
         """CSMS transaction id (as text) -> local id, for the open transactions."""
@@ -78,8 +56,6 @@ class SmartCharging:
         return out
 
     async def set_profile(self, connector_id: int, payload: Mapping[str, Any]) -> str:
-        if not self.available:
-            return "NotSupported"
         if connector_id != 0 and connector_id not in self.station.connector_ids:
             return "Rejected"
         try:
@@ -98,8 +74,6 @@ class SmartCharging:
         purpose: str | None,
         stack_level: int | None,
     ) -> str:
-        if not self.available:
-            return "Unknown"
         removed = await self.profiles.clear(id, connector_id, purpose, stack_level)
         self.source.refresh()
         return "Accepted" if removed else "Unknown"
@@ -108,8 +82,6 @@ class SmartCharging:
         self, connector_id: int, duration: int, unit: str | None
     ) -> dict[str, Any] | None:
         """GetCompositeSchedule.conf fields, or None (Rejected)."""
-        if not self.available:
-            return None
         if connector_id != 0 and connector_id not in self.station.connector_ids:
             return None
         now = time.time()

@@ -96,7 +96,6 @@ async def test_smart_charging_csms(csms_factory, agent_factory: AgentFactory) ->
     await full_session(agent, csms, "CARD2")  # the same transaction id 1234 again
     stops = csms.calls("StopTransaction")
     assert [m.payload["transactionId"] for m in stops] == [1234, 1234]
-    if agent.client.smart.available:
-        # its W profiles in amps: the Daily TxDefaultProfile 11040 W / (230 V * 3) = 16 A
-        limit = agent.station.limits.sources(1).get("csms")
-        assert limit is not None and abs(limit - 16.0) < 0.3
+    # its W profiles in amps: the Daily TxDefaultProfile 11040 W / (230 V * 3) = 16 A
+    limit = agent.station.limits.sources(1).get("csms")
+    assert limit is not None and abs(limit - 16.0) < 0.3

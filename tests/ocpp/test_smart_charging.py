@@ -11,8 +11,6 @@ from ocpp.v16 import call
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms
 
-pytest.importorskip("ncpa.energy.charging_profiles", reason="profile engine not in this build")
-
 
 def profile(
     pid: int,

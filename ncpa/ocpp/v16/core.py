@@ -64,7 +64,6 @@ class CoreHandlers(Handlers):
             return call_result.RemoteStartTransaction(status="Rejected")
         if charging_profile is not None and (
             charging_profile.get("charging_profile_purpose") != "TxProfile"
-            or not client.smart_charging_available()
         ):
             return call_result.RemoteStartTransaction(status="Rejected")
         candidates = [connector_id] if connector_id else station.connector_ids
