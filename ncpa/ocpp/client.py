@@ -417,7 +417,10 @@ class OcppClient:
             return
         cids = [connector_id] if connector_id else [0, *self.station.connector_ids]
         if message == "BootNotification":
-            await session.boot_once()
+            if session.accepted.is_set():
+                await session.boot_once()
+            else:
+                session.boot_now.set()  # the boot loop sends it, and goes on if Accepted
         elif message == "Heartbeat":
             await session.heartbeat()
         elif message == "StatusNotification":

@@ -40,6 +40,7 @@ class Session:
         self.registration = "Unknown"  # Accepted | Pending | Rejected after Boot
         self.accepted = asyncio.Event()
         self.heartbeat_changed = asyncio.Event()
+        self.boot_now = asyncio.Event()  # TriggerMessage BootNotification while not accepted
         self.started = time.monotonic()
 
     async def call(self, payload: Any) -> Any:
@@ -93,6 +94,7 @@ class Session:
 
     async def _boot(self) -> None:
         while True:
+            self.boot_now.clear()  # before the call: a trigger during it must not be lost
             answer = await self.boot_once()
             if answer is None:
                 await asyncio.sleep(self.client.options.boot_retry)
@@ -100,8 +102,13 @@ class Session:
             self.registration, interval = answer
             if self.registration == "Accepted":
                 break
-            # Pending: the CSMS may talk to us meanwhile; Rejected: keep quiet. Then retry.
-            await asyncio.sleep(interval if interval > 0 else self.client.options.boot_retry)
+            # Pending: the CSMS may talk to us meanwhile; Rejected: keep quiet. Then retry
+            # (at once if the CSMS triggers a BootNotification).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.boot_now.wait(),
+                    interval if interval > 0 else self.client.options.boot_retry,
+                )
         self.accepted.set()
         await self.client.session_accepted(self)
 

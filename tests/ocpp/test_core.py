@@ -45,6 +45,15 @@ async def test_csms_may_configure_while_pending(csms_factory, agent_factory: Age
     assert agent.client.settings.get("MeterValueSampleInterval") == "30"
 
 
+async def test_triggered_boot_while_pending(csms_factory, agent_factory: AgentFactory) -> None:
+    csms = await csms_factory(Quirks(boot=["Pending"], boot_interval=300))
+    agent = await agent_factory(csms.url)
+    await csms.wait_for("BootNotification")
+    res = await csms.call(call.TriggerMessage(requested_message="BootNotification"))
+    assert res.status == "Accepted"
+    await agent.accepted(within=5)  # not after the 300 s Pending interval
+
+
 async def test_heartbeat_follows_interval(csms_factory, agent_factory: AgentFactory) -> None:
     csms = await csms_factory(Quirks(boot_interval=1))
     await agent_factory(csms.url)

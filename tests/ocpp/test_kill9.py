@@ -57,6 +57,8 @@ def outbox_rows(tmp: Path) -> list[str]:
     conn = sqlite3.connect(tmp / "data" / "ncpa.sqlite3")
     try:
         return [r[0] for r in conn.execute("SELECT kind FROM ocpp_outbox ORDER BY seq")]
+    except sqlite3.OperationalError:  # the OCPP client has not created its table yet
+        return []
     finally:
         conn.close()
 
