@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -71,9 +71,11 @@ class OcppClient:
         self.firmware = FirmwareManager(self, base / "firmware")
         self.diagnostics = Diagnostics(self, base / "diagnostics")
         self.session: Session | None = None
-        # called for Reset (kind "Soft"/"Hard") after the sessions are stopped; the daemon
-        # sets it to restart the process. Without it the client reconnects and boots again.
-        self.on_reset: Callable[[str], Awaitable[None]] | None = None
+        # called for Reset (kind "Soft"/"Hard") once the sessions are stopped and their
+        # messages are in the outbox; the daemon sets it to restart the process
+        # (`client.on_reset = lambda kind: daemon.request_restart()`). Without it the
+        # client reconnects and boots again.
+        self.on_reset: Callable[[str], None] | None = None
         self.firmware_version = _version()
         self.connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -407,7 +409,7 @@ class OcppClient:
         await self.station.shutdown_sessions(reason)
         await self.recorder.flush()
         if self.on_reset is not None:
-            await self.on_reset(kind)
+            self.on_reset(kind)
         else:
             self.reconnect()
 

@@ -6,7 +6,7 @@ import asyncio
 
 from ocpp.v16 import call
 
-from tests.ocpp.conftest import Agent, AgentFactory
+from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms, Quirks
 
 
@@ -288,3 +288,13 @@ async def test_stop_transaction_carries_clock_aligned_data(
     assert len(data) >= 1
     assert data[0]["sampledValue"][0]["context"] == "Sample.Clock"
     assert not [m for m in csms.calls("MeterValues") if "transactionId" in m.payload]
+
+
+async def test_soft_reset_calls_the_restart_hook(csms: Csms, agent_factory: AgentFactory) -> None:
+    agent = await charging(csms, agent_factory)
+    resets: list[str] = []
+    agent.client.on_reset = resets.append
+    assert (await csms.call(call.Reset(type="Soft"))).status == "Accepted"
+    stop = (await csms.wait_for("StopTransaction"))[0]
+    assert stop.payload["reason"] == "SoftReset"
+    await until(lambda: resets == ["Soft"], 5, "restart requested")
