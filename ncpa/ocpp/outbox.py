@@ -71,6 +71,7 @@ class Item:
     payload: dict[str, Any]  # snake_case fields of the call; transaction_id added at send
     attempts: int
     next_try_ts: float
+    remote_id: int | None = None  # the CSMS transaction id, when known (read with the row)
 
     @property
     def action(self) -> str:
@@ -137,12 +138,16 @@ class Outbox:
     async def head(self) -> Item | None:
         def _head(conn: sqlite3.Connection) -> Item | None:
             row = conn.execute(
-                "SELECT seq, unique_id, kind, tx_id, payload, attempts, next_try_ts "
-                "FROM ocpp_outbox ORDER BY seq LIMIT 1"
+                "SELECT o.seq, o.unique_id, o.kind, o.tx_id, o.payload, o.attempts, "
+                "o.next_try_ts, t.remote_id FROM ocpp_outbox o "
+                "LEFT JOIN ocpp_tx t ON t.tx_id = o.tx_id ORDER BY o.seq LIMIT 1"
             ).fetchone()
             if row is None:
                 return None
-            return Item(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+            seq, unique_id, kind, tx_id, payload, attempts, next_try, remote = row
+            return Item(
+                seq, unique_id, kind, tx_id, json.loads(payload), attempts, next_try, remote
+            )
 
         return await self.store.call(_head)
 

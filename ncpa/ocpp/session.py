@@ -156,12 +156,11 @@ class Session:
         outbox = client.outbox
         payload = dict(item.payload)
         if item.kind != START:
-            state = await outbox.tx_state(item.tx_id)
-            if state is None or state[0] is None:
+            if item.remote_id is None:
                 # the Start was dropped (attempts used up): the CSMS cannot know this transaction
                 await outbox.discard(item, "no CSMS transaction id")
                 return
-            payload["transaction_id"] = state[0]
+            payload["transaction_id"] = item.remote_id
         try:
             res = await self.cp.call(
                 getattr(call, item.action)(**payload), suppress=False, unique_id=item.unique_id

@@ -80,7 +80,8 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("SupportedFeatureProfilesMaxLength", i, "6", readonly=True),
         KeySpec("TransactionMessageAttempts", i, "3", minimum=1, maximum=100),
         KeySpec("TransactionMessageRetryInterval", i, "60", minimum=0),
-        KeySpec("UnlockConnectorOnEVSideDisconnect", b, "true"),
+        # the charging core decides these (the lock mode); reported, not changeable here
+        KeySpec("UnlockConnectorOnEVSideDisconnect", b, "true", readonly=True),
         # a new ping interval applies to the next connection only
         KeySpec("WebSocketPingInterval", i, "60", minimum=0, reboot=True),
         # LocalAuthListManagement
