@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from ocpp.v16 import call
 
@@ -298,3 +299,20 @@ async def test_soft_reset_calls_the_restart_hook(csms: Csms, agent_factory: Agen
     stop = (await csms.wait_for("StopTransaction"))[0]
     assert stop.payload["reason"] == "SoftReset"
     await until(lambda: resets == ["Soft"], 5, "restart requested")
+
+
+async def test_change_availability_survives_a_restart(
+    tmp_path: Path, csms: Csms, agent_factory: AgentFactory
+) -> None:
+    first = await agent_factory(csms.url, data_dir=tmp_path / "d")
+    await first.accepted()
+    await csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
+    await first.client.stop()
+    await first.station.stop()
+    await first.station.store.close()
+    before = len(csms.calls("StatusNotification"))
+    second = await agent_factory(csms.url, data_dir=tmp_path / "d")
+    await second.accepted()
+    sent = await csms.wait_for("StatusNotification", before + 2, pred=lambda m: True)
+    after_restart = [m.payload for m in sent[before:] if m.payload["connectorId"] == 1]
+    assert after_restart[0]["status"] == "Unavailable"
