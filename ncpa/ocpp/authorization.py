@@ -6,7 +6,10 @@ and calls `RemoteAuthorization.__call__` for the rest. Here:
 2. Online: Authorize.req to the CSMS; its idTagInfo refreshes the cache.
 3. Offline (or the CSMS failed to answer), LocalAuthorizeOffline: the cache answers.
 4. Offline, AllowOfflineTxForUnknownId: an id unknown to the cache and list is accepted.
-5. Otherwise None: "CSMS unreachable", the Authorizer falls back to its own list.
+5. Otherwise None: "CSMS unreachable", the Authorizer falls back to its own list
+   (unless LocalAuthorizeOffline is off: then Invalid).
+The client also sets `authorizer.local_pre_authorize`: LocalPreAuthorize while
+connected, LocalAuthorizeOffline while not (the list answers first only then).
 """
 
 from __future__ import annotations
@@ -133,4 +136,7 @@ class RemoteAuthorization:
         if unknown and self.settings.get_bool("AllowOfflineTxForUnknownId"):
             log.info("ocpp.authorize.offline_unknown_accepted", id_tag=id_tag)
             return AuthResult("Accepted", None, "offline")
+        if not self.settings.get_bool("LocalAuthorizeOffline"):
+            # offline, local authorization is off: not even the local list may start a session
+            return AuthResult("Invalid", None, "offline")
         return None

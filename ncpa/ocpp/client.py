@@ -104,7 +104,7 @@ class OcppClient:
         await self.recorder.reconcile()
         authorizer = self.station.authorizer
         authorizer.remote = self.auth
-        authorizer.local_pre_authorize = self.settings.get_bool("LocalPreAuthorize")
+        self.sync_pre_authorize()
         self._unsubscribe = self.station.bus.subscribe(self._status.put_nowait, StatusChanged)
         self._tasks = [
             asyncio.create_task(self.recorder.run(), name="ocpp-recorder"),
@@ -178,6 +178,7 @@ class OcppClient:
                 self.session = None
                 await cancel_all(waiter, runner)
                 self.connected.clear()
+                self.sync_pre_authorize()
             if session.accepted.is_set():
                 self._backoff.reset()
             delay = self._backoff.next()
@@ -190,6 +191,7 @@ class OcppClient:
 
     async def session_accepted(self, session: Session) -> None:
         self.connected.set()
+        self.sync_pre_authorize()
         for cid in [0, *self.station.connector_ids]:
             await self.send_status(cid)
         await self.security.flush()  # events recorded while offline
@@ -463,9 +465,15 @@ class OcppClient:
             return "profile 1 and 2 need an AuthorizationKey"
         return None
 
+    def sync_pre_authorize(self) -> None:
+        """The local list answers before the CSMS: LocalPreAuthorize when connected,
+        LocalAuthorizeOffline when not."""
+        key = "LocalPreAuthorize" if self.connected.is_set() else "LocalAuthorizeOffline"
+        self.station.authorizer.local_pre_authorize = self.settings.get_bool(key)
+
     def _setting_changed(self, key: str, value: str) -> None:
-        if key == "LocalPreAuthorize":
-            self.station.authorizer.local_pre_authorize = value == "true"
+        if key in ("LocalPreAuthorize", "LocalAuthorizeOffline"):
+            self.sync_pre_authorize()
         elif key == "HeartbeatInterval" and self.session is not None:
             self.session.heartbeat_changed.set()
         elif key in ("SecurityProfile", "AuthorizationKey"):

@@ -7,6 +7,7 @@ import time
 from ocpp.v16 import call
 
 from ncpa.events import AuthorizationDecided
+from ncpa.store import WhitelistEntry
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms, Quirks
 
@@ -100,6 +101,12 @@ async def test_offline_cache_and_unknown_ids(csms: Csms, agent_factory: AgentFac
     assert (result.status, result.source) == ("Accepted", "offline")
     await client.settings.change("LocalAuthorizeOffline", "false")
     assert (await agent.station.authorizer.authorize("KNOWN")).source != "cache"
+    await client.settings.change("AllowOfflineTxForUnknownId", "false")
+    await agent.station.authorizer.add_card(WhitelistEntry("LISTED", "ACCEPTED"))
+    assert (await agent.station.authorizer.authorize("LISTED")).status == "Invalid"
+    await client.settings.change("LocalAuthorizeOffline", "true")
+    listed = await agent.station.authorizer.authorize("LISTED")
+    assert (listed.status, listed.source) == ("Accepted", "whitelist")
 
 
 async def test_expired_cache_entry_is_not_used(csms: Csms, agent_factory: AgentFactory) -> None:
