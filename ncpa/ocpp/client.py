@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from importlib import metadata
 from typing import Any
 
@@ -194,15 +194,23 @@ class OcppClient:
         self.sync_pre_authorize()
         for cid in [0, *self.station.connector_ids]:
             await self.send_status(cid)
-        await self.security.flush()  # events recorded while offline
+        # events recorded while offline; in the background, so that a CSMS that does not
+        # answer them cannot hold up the outbox and the heartbeat
+        self._spawn(self.security.flush())
 
     # -- security ------------------------------------------------------------------------
 
-    async def _send_security_event(self, kind: str, timestamp: str, info: str) -> bool:
+    async def _send_security_event(self, kind: str, timestamp: str, info: str) -> bool | None:
+        if not self.connected.is_set():
+            return None
         payload = call.SecurityEventNotification(
             type=kind, timestamp=timestamp, tech_info=info or None
         )
-        return await self.try_send(payload) is not None
+        try:
+            res = await asyncio.wait_for(self.try_send(payload), min(self.options.call_timeout, 10))
+        except TimeoutError:
+            return False
+        return res is not None
 
     async def _connect_security_event(self, e: ConnectError) -> None:
         """One security event per kind of failure (not one per retry)."""
@@ -465,6 +473,11 @@ class OcppClient:
             return "profile 1 and 2 need an AuthorizationKey"
         return None
 
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def sync_pre_authorize(self) -> None:
         """The local list answers before the CSMS: LocalPreAuthorize when connected,
         LocalAuthorizeOffline when not."""
@@ -479,11 +492,7 @@ class OcppClient:
         elif key in ("SecurityProfile", "AuthorizationKey"):
             # the new credentials apply from the next connection (a short delay first)
             asyncio.get_running_loop().call_later(0.5, self.reconnect)
-            task = asyncio.create_task(
-                self.security.event("ReconfigurationOfSecurityParameters", key)
-            )
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self.security.event("ReconfigurationOfSecurityParameters", key))
 
 
 def _version() -> str:

@@ -42,8 +42,10 @@ CRITICAL = frozenset(
     }
 )
 MAX_ROWS = 10_000
+MAX_ATTEMPTS = 3  # connections on which an event is offered before it is only kept in the log
 
-Sender = Callable[[str, str, str], Awaitable[bool]]  # (type, timestamp, tech_info) -> delivered
+# (type, timestamp, tech_info) -> delivered; None: not connected (not an attempt)
+Sender = Callable[[str, str, str], Awaitable[bool | None]]
 
 
 class SecurityLog:
@@ -57,7 +59,8 @@ class SecurityLog:
             [
                 "CREATE TABLE ocpp_security_log (id INTEGER PRIMARY KEY AUTOINCREMENT, "
                 "ts REAL NOT NULL, type TEXT NOT NULL, tech_info TEXT NOT NULL, "
-                "sent INTEGER NOT NULL DEFAULT 0);"
+                "sent INTEGER NOT NULL DEFAULT 0);",
+                "ALTER TABLE ocpp_security_log ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;",
             ],
         )
 
@@ -87,8 +90,9 @@ class SecurityLog:
         def _unsent(conn: sqlite3.Connection) -> list[tuple[int, float, str, str]]:
             return list(
                 conn.execute(
-                    "SELECT id, ts, type, tech_info FROM ocpp_security_log WHERE sent = 0 "
-                    "ORDER BY id"
+                    "SELECT id, ts, type, tech_info FROM ocpp_security_log "
+                    "WHERE sent = 0 AND attempts < ? ORDER BY id",
+                    (MAX_ATTEMPTS,),
                 )
             )
 
@@ -99,13 +103,18 @@ class SecurityLog:
         if self.sender is None:
             return
         for row_id, ts, kind, info in rows:
-            if not await self.sender(kind, fmt_time(ts), info):
-                return  # offline again: the rest waits for the next connection
+            sent = await self.sender(kind, fmt_time(ts), info)
+            if sent is None:
+                return  # offline: the rest waits for the next connection
 
-            def _mark(conn: sqlite3.Connection, rid: int = row_id) -> None:
-                conn.execute("UPDATE ocpp_security_log SET sent = 1 WHERE id = ?", (rid,))
+            def _mark(conn: sqlite3.Connection, rid: int = row_id, ok: bool = sent) -> None:
+                # a CSMS that never answers (or rejects) this message must not get it forever
+                column = "sent = 1" if ok else "attempts = attempts + 1"
+                conn.execute(f"UPDATE ocpp_security_log SET {column} WHERE id = ?", (rid,))
 
             await self.store.call(_mark)
+            if not sent:
+                return  # offline again, or the CSMS is not listening: try at the next boot
 
     async def entries(
         self, since: float | None = None, until: float | None = None

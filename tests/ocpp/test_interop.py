@@ -99,3 +99,17 @@ async def test_smart_charging_csms(csms_factory, agent_factory: AgentFactory) ->
     # its W profiles in amps: the Daily TxDefaultProfile 11040 W / (230 V * 3) = 16 A
     limit = agent.station.limits.sources(1).get("csms")
     assert limit is not None and abs(limit - 16.0) < 0.3
+
+
+async def test_go_csms_not_answering_security_events_does_not_hold_up_transactions(
+    csms_factory, agent_factory: AgentFactory
+) -> None:
+    csms = await csms_factory(go_csms())
+    agent = await agent_factory(csms.url, call_timeout=2.0)
+    for n in range(3):
+        await agent.client.security.event("SettingSystemTime", f"offline event {n}")
+    await agent.accepted()
+    await full_session(agent, csms)  # the StopTransaction got through meanwhile
+    # offered at most MAX_ATTEMPTS times, then only kept in the log
+    entries = await agent.client.security.entries()
+    assert len(entries) >= 4
