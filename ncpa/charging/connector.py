@@ -183,6 +183,11 @@ class Connector:
             last_reading=self.last_reading,
         )
 
+    @property
+    def cable_held_for(self) -> str | None:
+        """TRANSACTION lock mode: the id tag whose authorized stop releases the cable."""
+        return self._awaiting_release
+
     def accepts_session(self) -> bool:
         """Free for a new session: operative, no fault, no session, no cable held."""
         return (
@@ -232,7 +237,8 @@ class Connector:
             self._awaiting_release = None
             if self.station.lock_mode == LockMode.LOCKED:
                 self._unlock_until = time.monotonic() + UNLOCK_WINDOW_S
-            self._own_faults.discard(Fault.LOCK_FAILURE)
+            self._set_faults(remove=Fault.LOCK_FAILURE)
+            self._lock_retry_at = 0.0  # an explicit command: try the motor now
             await self._evaluate()
             return "UnlockFailed" if self.lock_confirmed else "Unlocked"
 

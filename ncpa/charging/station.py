@@ -205,8 +205,7 @@ class ChargingStation:
             return result.status
         parent = result.parent_id_tag
         for conn in self.connectors.values():
-            held = conn._awaiting_release
-            if held is not None and held == uid:
+            if conn.cable_held_for == uid:
                 await conn.release()
                 return result.status
             s = conn.session
