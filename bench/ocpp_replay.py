@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import logging
 import socket
@@ -26,10 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocpp.routing import on
-from ocpp.v16 import ChargePoint as LibChargePoint
-from ocpp.v16 import call, call_result
-from websockets.asyncio.server import ServerConnection, serve
+from ocpp.v16 import call
 
 from ncpa.charging.station import ChargingStation
 from ncpa.config import ChargingConfig, Config, OcppConfig, StationConfig
@@ -39,46 +35,11 @@ from ncpa.ocpp.outbox import METER, START, STOP
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.store import Store
 from simulator.board import build_board
+from tests.ocpp.csms import Csms, Quirks
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class BenchCsms(LibChargePoint):  # type: ignore[misc]
-    @on("BootNotification")
-    def boot(self, **_: Any) -> call_result.BootNotification:
-        return call_result.BootNotification(current_time=_now(), interval=3600, status="Accepted")
-
-    @on("Heartbeat")
-    def heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=_now())
-
-    @on("StatusNotification")
-    def status(self, **_: Any) -> call_result.StatusNotification:
-        return call_result.StatusNotification()
-
-    @on("SecurityEventNotification")
-    def security(self, **_: Any) -> call_result.SecurityEventNotification:
-        return call_result.SecurityEventNotification()
-
-    @on("StartTransaction")
-    def start_tx(self, **_: Any) -> call_result.StartTransaction:
-        return call_result.StartTransaction(transaction_id=1, id_tag_info={"status": "Accepted"})
-
-    @on("MeterValues")
-    def meter(self, **_: Any) -> call_result.MeterValues:
-        return call_result.MeterValues()
-
-    @on("StopTransaction")
-    def stop_tx(self, **_: Any) -> call_result.StopTransaction:
-        return call_result.StopTransaction()
-
-
-async def _handler(ws: ServerConnection) -> None:
-    cp = BenchCsms("bench", ws, response_timeout=30)
-    with contextlib.suppress(Exception):  # the connection closes at the end of a run
-        await cp.start()
 
 
 def _free_port() -> int:
@@ -133,7 +94,8 @@ async def one_run(messages: int, data_dir: Path) -> tuple[float, float]:
         await client.outbox.enqueue(METER, tx.id, _meter(i))
     stop = {"meter_stop": 2000, "timestamp": _now(), "reason": "Local"}
     await client.outbox.enqueue(STOP, tx.id, stop)
-    server = await serve(_handler, "127.0.0.1", port, subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+    # the test suite's loopback CSMS (the ocpp library's central-system side)
+    csms = await Csms(Quirks(boot_interval=3600)).start(port)
     try:
         await client.connected.wait()
         t0 = time.perf_counter()
@@ -153,8 +115,7 @@ async def one_run(messages: int, data_dir: Path) -> tuple[float, float]:
         await station.stop()
         await board.close()
         await store.close()
-        server.close()
-        await server.wait_closed()
+        await csms.stop()
 
 
 async def run(messages: int, runs: int) -> None:
