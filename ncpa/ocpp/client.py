@@ -192,11 +192,14 @@ class OcppClient:
     async def session_accepted(self, session: Session) -> None:
         self.connected.set()
         self.sync_pre_authorize()
+        # in the background, so that a CSMS slow to answer them cannot hold up the outbox
+        self._spawn(self._announce())
+
+    async def _announce(self) -> None:
+        """After boot: the status of every connector, then security events recorded offline."""
         for cid in [0, *self.station.connector_ids]:
             await self.send_status(cid)
-        # events recorded while offline; in the background, so that a CSMS that does not
-        # answer them cannot hold up the outbox and the heartbeat
-        self._spawn(self.security.flush())
+        await self.security.flush()
 
     # -- security ------------------------------------------------------------------------
 
