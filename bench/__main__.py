@@ -44,6 +44,7 @@ BENCHMARKS = [
     Benchmark("grid_reduction", "grid measurement -> lower pilot offer (ms)", {"--steps": "200"}),
     Benchmark("profile_to_pilot", "charging profile -> pilot offer (ms)"),
     Benchmark("ocpp_replay", "OCPP message replay"),
+    Benchmark("ocpp_profile_to_pilot", "SetChargingProfile from the CSMS -> pilot offer (ms)"),
 ]
 
 

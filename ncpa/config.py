@@ -110,6 +110,14 @@ def _section(cls: type[Any], raw: dict[str, Any], name: str) -> Any:
     return cls(**values)
 
 
+def _only(table: Any, cls: type[Any]) -> Any:
+    """The keys of `table` that the core's dataclass knows (a component checks the rest)."""
+    if not isinstance(table, dict):
+        return table
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in table.items() if k in names}
+
+
 def _check(cfg: Config) -> Config:
     st, ch = cfg.station, cfg.charging
 
@@ -165,7 +173,8 @@ def load(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
     cfg = Config(
         station=_section(StationConfig, core, "station"),
         charging=_section(ChargingConfig, core, "charging"),
-        ocpp=_section(OcppConfig, core, "ocpp"),
+        # [ocpp] also holds the OCPP client's own options, which ncpa/ocpp/options.py checks
+        ocpp=_section(OcppConfig, {"ocpp": _only(core.get("ocpp", {}), OcppConfig)}, "ocpp"),
         api=_section(ApiConfig, core, "api"),
         sim=_section(SimConfig, core, "sim"),
         data_dir=Path(str(raw.get("data_dir", "/var/lib/ncpa"))),

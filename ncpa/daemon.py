@@ -145,10 +145,12 @@ class Daemon:
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
         )
-        if cfg.ocpp.csms_url:  # OCPP client (issue 3; guarded wiring added by the ocpp helper)
+        if cfg.ocpp.csms_url:
             from ncpa.ocpp.client import OcppClient
 
-            components.append(OcppClient(station, cfg))
+            ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
+            ocpp.on_reset = lambda kind: self.request_restart()
+            components.append(ocpp)
         return components, control
 
     @staticmethod

@@ -80,5 +80,6 @@ def configure(fmt: str = "text", level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # libraries are chatty at INFO
-    for noisy in ("websockets", "aiohttp.access", "pymodbus"):
+    # the ocpp library logs every message (with idTags) at INFO
+    for noisy in ("websockets", "aiohttp.access", "pymodbus", "ocpp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

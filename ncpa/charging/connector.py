@@ -252,6 +252,11 @@ class Connector:
             await self._evaluate()
             return "Accepted"
 
+    def note_remote_id(self, transaction_id: int, remote_id: str) -> None:
+        tx = self._tx
+        if tx is not None and tx.id == transaction_id and self.session is not None:
+            self.session.transaction = dataclasses.replace(tx, remote_id=remote_id)
+
     async def set_input_fault(self, fault: Fault, active: bool) -> None:
         """A fault signalled by a wired input (e.g. an external RCD's fault contact)."""
         async with self._mutex:

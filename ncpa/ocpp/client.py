@@ -376,7 +376,7 @@ class OcppClient:
         if item.kind != START:
             return
         assert remote_id is not None
-        await self.station.store.set_remote_id(item.tx_id, str(remote_id))
+        await self.station.set_remote_id(item.tx_id, str(remote_id))
         log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=remote_id)
         refused = info and info.get("status") != "Accepted"
         if refused and self.settings.get_bool("StopTransactionOnInvalidId"):

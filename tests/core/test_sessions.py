@@ -410,3 +410,16 @@ async def test_installer_shunt_test_stops_sessions_and_waits_for_power(tmp_path:
         await env.wait(lambda: env.status() == "Faulted")
         env.plant.set_breaker(True)
         await env.wait(lambda: env.status() == "Finishing")  # same EV, its session ended
+
+
+async def test_remote_id_reaches_the_open_session(tmp_path: Path) -> None:
+    async with running_station(tmp_path, authentication_mode="PLUGNCHARGE") as env:
+        env.plant.plug(1)
+        await env.wait(lambda: charging(env))
+        tx = env.station.view(1).transaction
+        assert tx is not None and tx.remote_id is None
+        await env.station.set_remote_id(tx.id, "1234")
+        live = env.station.view(1).transaction
+        assert live is not None and live.remote_id == "1234"
+        stored = await env.store.transaction(tx.id)
+        assert stored is not None and stored.remote_id == "1234"
