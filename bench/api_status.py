@@ -26,9 +26,7 @@ from ncpa.api.app import ApiServer
 from ncpa.api.qr_issue import qr_token
 from ncpa.api.settings import DEV_KEYS, ApiSettings
 from ncpa.charging.station import ChargingStation
-from ncpa.events import EventBus
-from ncpa.store import Store
-from simulator.board import build_board
+from simulator.inprocess import sim_charger
 
 CP_ID = "BENCH-1"
 
@@ -97,52 +95,50 @@ async def run(clients: int, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         cfg = config.load(None, {"simulated": True, "data_dir": data, "id": CP_ID})
-        store = await Store.open(data)
-        board, _plant = build_board(cfg)
-        station = ChargingStation(cfg, store, board, EventBus())
-        await station.start()
-        settings = ApiSettings(
-            charge_point_id=CP_ID, data_dir=data, host="127.0.0.1", port=0, developer_mode=True
+        async with sim_charger(cfg) as c:
+            await _compare(c.station, data, clients, seconds)
+
+
+async def _compare(station: ChargingStation, data: Path, clients: int, seconds: float) -> None:
+    settings = ApiSettings(
+        charge_point_id=CP_ID, data_dir=data, host="127.0.0.1", port=0, developer_mode=True
+    )
+    api = ApiServer(station, settings, on_reboot=lambda: None)
+    await api.start()
+    bare, bare_port = await _bare_server()
+    try:
+        token = qr_token(
+            (DEV_KEYS / "qr-issuer.key").read_bytes(),
+            bytes.fromhex((DEV_KEYS / "qr-shared-secret").read_text().strip()),
+            CP_ID,
+            "operator",
         )
-        api = ApiServer(station, settings, on_reboot=lambda: None)
-        await api.start()
-        bare, bare_port = await _bare_server()
-        try:
-            token = qr_token(
-                (DEV_KEYS / "qr-issuer.key").read_bytes(),
-                bytes.fromhex((DEV_KEYS / "qr-shared-secret").read_text().strip()),
-                CP_ID,
-                "operator",
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(
+                f"http://127.0.0.1:{api.port}/auth",
+                params={"token": token, "clientId": "bench"},
+            ) as r,
+        ):
+            access = (await r.json())["accessToken"]
+        print(f"api_status: GET /status, {clients} concurrent clients, {seconds:g} s each")
+        rows = [
+            (
+                "ncpa GET /status (token + clientId)",
+                f"http://127.0.0.1:{api.port}/status?clientId=bench",
+                {"Authorization": f"Bearer {access}"},
+            ),
+            ("bare aiohttp handler", f"http://127.0.0.1:{bare_port}/status", {}),
+        ]
+        for name, url, headers in rows:
+            rps, p50, p99 = await _measure(url, headers, clients, seconds)
+            print(
+                f"  {name:<38} {rps:8.0f} req/s   p50 {p50 * 1000:6.1f} ms"
+                f"   p99 {p99 * 1000:6.1f} ms"
             )
-            async with (
-                aiohttp.ClientSession() as s,
-                s.get(
-                    f"http://127.0.0.1:{api.port}/auth",
-                    params={"token": token, "clientId": "bench"},
-                ) as r,
-            ):
-                access = (await r.json())["accessToken"]
-            print(f"api_status: GET /status, {clients} concurrent clients, {seconds:g} s each")
-            rows = [
-                (
-                    "ncpa GET /status (token + clientId)",
-                    f"http://127.0.0.1:{api.port}/status?clientId=bench",
-                    {"Authorization": f"Bearer {access}"},
-                ),
-                ("bare aiohttp handler", f"http://127.0.0.1:{bare_port}/status", {}),
-            ]
-            for name, url, headers in rows:
-                rps, p50, p99 = await _measure(url, headers, clients, seconds)
-                print(
-                    f"  {name:<38} {rps:8.0f} req/s   p50 {p50 * 1000:6.1f} ms"
-                    f"   p99 {p99 * 1000:6.1f} ms"
-                )
-        finally:
-            await bare.cleanup()
-            await api.stop()
-            await station.stop()
-            await board.close()
-            await store.close()
+    finally:
+        await bare.cleanup()
+        await api.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

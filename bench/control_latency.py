@@ -38,10 +38,9 @@ from hal.board import ConnectorDevices
 from hal.contactor import Contactor
 from ncpa import config
 from ncpa.charging.station import ChargingStation
-from ncpa.events import EventBus
 from ncpa.log import JsonFormatter
-from ncpa.store import Store, WhitelistEntry
-from simulator.board import build_board
+from ncpa.store import WhitelistEntry
+from simulator.inprocess import sim_charger
 from simulator.plant import Plant
 
 CID = 1
@@ -152,20 +151,16 @@ async def run(runs: int) -> dict[str, list[float]]:
         root.handlers[:] = [handler]
         root.setLevel(logging.INFO)
         cfg = config.load(None, {"data_dir": data, "simulated": True})  # default [charging]
-        store = await Store.open(data)
-        board, plant = build_board(cfg)
-        contactor = _stamp_contactor(board.connector(CID))
-        station = ChargingStation(cfg, store, board, EventBus())
+        stamped: list[StampedContactor] = []
         try:
-            await station.start()
-            await station.authorizer.add_card(WhitelistEntry(CARD, "ACCEPTED"))
-            bench = Bench(station, plant, contactor)
-            to_c, to_b = await bench.ev_runs(runs)
-            card, unplug = await bench.card_runs(runs)
+            async with sim_charger(
+                cfg, board_hook=lambda b: stamped.append(_stamp_contactor(b.connector(CID)))
+            ) as c:
+                await c.station.authorizer.add_card(WhitelistEntry(CARD, "ACCEPTED"))
+                bench = Bench(c.station, c.plant, stamped[0])
+                to_c, to_b = await bench.ev_runs(runs)
+                card, unplug = await bench.card_runs(runs)
         finally:
-            await station.stop()
-            await board.close()
-            await store.close()
             root.handlers[:], _ = saved
             root.setLevel(saved[1])
             handler.close()

@@ -27,9 +27,8 @@ from ncpa.energy.charging_profiles import (
     SchedulePeriod,
 )
 from ncpa.energy.csms_limit import CsmsLimitSource
-from ncpa.events import EventBus
-from ncpa.store import Store
-from simulator.board import build_board
+from simulator.inprocess import sim_charger
+from simulator.plant import Plant
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -40,14 +39,25 @@ def _percentile(values: list[float], q: float) -> float:
 async def run(runs: int, data_dir: Path) -> tuple[list[float], list[float]]:
     cfg = config_mod.load(None, {"data_dir": data_dir, "simulated": True})
     cfg = replace(cfg, charging=replace(cfg.charging, authentication_mode="PLUGNCHARGE"))
-    store = await Store.open(cfg.data_dir)
-    board, plant = build_board(cfg)
-    station = ChargingStation(cfg, store, board, EventBus())
-    profiles = ChargingProfiles(store)
-    await profiles.load()
-    source = CsmsLimitSource(station, profiles)
-    await station.start()
-    await source.start()
+    async with sim_charger(cfg, start=False) as c:
+        profiles = ChargingProfiles(c.store)
+        await profiles.load()
+        source = CsmsLimitSource(c.station, profiles)
+        await c.station.start()
+        await source.start()
+        try:
+            return await _measure(runs, c.station, c.plant, profiles, source)
+        finally:
+            await source.stop()
+
+
+async def _measure(
+    runs: int,
+    station: ChargingStation,
+    plant: Plant,
+    profiles: ChargingProfiles,
+    source: CsmsLimitSource,
+) -> tuple[list[float], list[float]]:
     offered = asyncio.Event()
     target = [0.0]
 
@@ -56,40 +66,34 @@ async def run(runs: int, data_dir: Path) -> tuple[list[float], list[float]]:
             offered.set()
 
     plant.on_connector_change(watch)
-    try:
-        plant.plug(1)
-        deadline = time.monotonic() + 30
-        while not (station.view(1).status == "Charging" and plant.connectors[1].contactor_cmd):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the simulated EV did not start charging")
-            await asyncio.sleep(0.01)
-        total: list[float] = []
-        install: list[float] = []
-        for i in range(runs):
-            target[0] = round(cfg.station.absolute_max_current - 0.1 * (i + 1), 1)
-            profile = ChargingProfile(
-                1,
-                0,
-                0,
-                "TxDefaultProfile",
-                "Absolute",
-                ChargingSchedule("A", (SchedulePeriod(0, target[0]),), start_schedule=0.0),
-            )
-            offered.clear()
-            t0 = time.perf_counter()
-            await profiles.install(profile, source.open_transactions)
-            t1 = time.perf_counter()
-            source.refresh()
-            await asyncio.wait_for(offered.wait(), 10)
-            t2 = time.perf_counter()
-            install.append(t1 - t0)
-            total.append(t2 - t0)
-        return total, install
-    finally:
-        await source.stop()
-        await station.stop()
-        await board.close()
-        await store.close()
+    plant.plug(1)
+    deadline = time.monotonic() + 30
+    while not (station.view(1).status == "Charging" and plant.connectors[1].contactor_cmd):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the simulated EV did not start charging")
+        await asyncio.sleep(0.01)
+    total: list[float] = []
+    install: list[float] = []
+    for i in range(runs):
+        target[0] = round(station.config.station.absolute_max_current - 0.1 * (i + 1), 1)
+        profile = ChargingProfile(
+            1,
+            0,
+            0,
+            "TxDefaultProfile",
+            "Absolute",
+            ChargingSchedule("A", (SchedulePeriod(0, target[0]),), start_schedule=0.0),
+        )
+        offered.clear()
+        t0 = time.perf_counter()
+        await profiles.install(profile, source.open_transactions)
+        t1 = time.perf_counter()
+        source.refresh()
+        await asyncio.wait_for(offered.wait(), 10)
+        t2 = time.perf_counter()
+        install.append(t1 - t0)
+        total.append(t2 - t0)
+    return total, install
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
 from ncpa.events import EventBus
 from ncpa.store import Store
-from simulator import build_board
+from simulator.inprocess import sim_charger
 from simulator.plant import Plant
 
 FAST_CHARGING = {
@@ -74,17 +74,8 @@ async def running_station(
     **charging: Any,
 ) -> AsyncIterator[Env]:
     cfg = make_config(data_dir, station, **charging)
-    store = await Store.open(cfg.data_dir)
-    board, plant = build_board(cfg, plant)
-    if board_hook is not None:  # swap in a misbehaving device
-        board_hook(board)
     bus = EventBus()
     events: list[object] = []
     bus.subscribe(events.append)
-    st = ChargingStation(cfg, store, board, bus)
-    await st.start()
-    try:
-        yield Env(cfg, store, st, plant, events)
-    finally:
-        await st.stop()
-        await store.close()
+    async with sim_charger(cfg, plant=plant, board_hook=board_hook, bus=bus) as c:
+        yield Env(cfg, c.store, c.station, c.plant, events)

@@ -21,10 +21,9 @@ from ncpa.api.settings import ApiSettings
 from ncpa.api.tokens import TokenIssuer, load_or_create_device_key
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
-from ncpa.events import EventBus
 from ncpa.store import Store
-from simulator.board import build_board
 from simulator.control import ControlServer
+from simulator.inprocess import sim_charger
 from simulator.plant import Plant
 from tests.api.keys import CP_ID, AuthServer, pem_private, pem_public
 from tests.api.openapi_check import check_response
@@ -109,15 +108,8 @@ def make_config(data_dir: Path, **station: Any) -> Config:
 
 @pytest.fixture
 async def charger(tmp_path: Path) -> AsyncIterator[Charger]:
-    cfg = make_config(tmp_path / "data")
-    store = await Store.open(cfg.data_dir)
-    board, plant = build_board(cfg)
-    station = ChargingStation(cfg, store, board, EventBus())
-    await station.start()
-    yield Charger(cfg, store, board, plant, station)
-    await station.stop()
-    await board.close()
-    await store.close()
+    async with sim_charger(make_config(tmp_path / "data")) as c:
+        yield Charger(c.config, c.store, c.board, c.plant, c.station)
 
 
 def write_keys(folder: Path) -> Path:

@@ -13,9 +13,7 @@ from ncpa import config as config_mod
 from ncpa.charging.station import ChargingStation
 from ncpa.energy.charging_profiles import ChargingProfiles
 from ncpa.energy.csms_limit import CsmsLimitSource
-from ncpa.events import EventBus
-from ncpa.store import Store
-from simulator.board import build_board
+from simulator.inprocess import sim_charger
 from simulator.plant import Plant
 
 FAST = {
@@ -62,18 +60,13 @@ async def sim_station(data_dir: Path, connectors: int = 1) -> AsyncIterator[SimE
         station=replace(cfg.station, connectors=connectors),
         charging=replace(cfg.charging, **FAST),  # type: ignore[arg-type]
     )
-    store = await Store.open(cfg.data_dir)
-    board, plant = build_board(cfg)
-    station = ChargingStation(cfg, store, board, EventBus())
-    profiles = ChargingProfiles(store)
-    await profiles.load()
-    source = CsmsLimitSource(station, profiles)
-    await station.start()
-    await source.start()
-    try:
-        yield SimEnv(station, plant, profiles, source)
-    finally:
-        await source.stop()
-        await station.stop()
-        await board.close()
-        await store.close()
+    async with sim_charger(cfg, start=False) as c:
+        profiles = ChargingProfiles(c.store)
+        await profiles.load()
+        source = CsmsLimitSource(c.station, profiles)
+        await c.station.start()
+        await source.start()
+        try:
+            yield SimEnv(c.station, c.plant, profiles, source)
+        finally:
+            await source.stop()

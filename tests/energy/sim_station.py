@@ -15,9 +15,8 @@ from ncpa.charging.station import ChargingStation
 from ncpa.config import Config, load
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus, StatusChanged
-from ncpa.store import Store
-from simulator.board import build_board
 from simulator.grid import SimGridMeter
+from simulator.inprocess import sim_charger
 from simulator.plant import Plant
 
 PERIOD_S = 0.05  # grid measurement period of the simulated meter
@@ -113,25 +112,20 @@ async def sim_station(
     **energy: Any,
 ) -> AsyncIterator[Rig]:
     config = sim_config(tmp, energy, connectors)
-    store = await Store.open(config.data_dir)
-    board, plant = build_board(config)
     bus = EventBus()
-    station = ChargingStation(config, store, board, bus)
-    grid = SimGridMeter(
-        [c.meter for c in board.connectors], household=household, interval_s=PERIOD_S
-    )
-    meter = RecordingMeter(grid)
-    energy_manager = EnergyManager(
-        station, board, config, grid_meter=meter if simulated_grid else None
-    )
-    rig = Rig(station, plant, grid, meter, energy_manager)
-    bus.subscribe(lambda e: rig.statuses.append(e.status), StatusChanged)
-    await station.start()
-    await energy_manager.start()
-    try:
-        yield rig
-    finally:
-        await energy_manager.stop()
-        await station.stop()
-        await board.close()
-        await store.close()
+    async with sim_charger(config, bus=bus, start=False) as c:
+        grid = SimGridMeter(
+            [m.meter for m in c.board.connectors], household=household, interval_s=PERIOD_S
+        )
+        meter = RecordingMeter(grid)
+        energy_manager = EnergyManager(
+            c.station, c.board, config, grid_meter=meter if simulated_grid else None
+        )
+        rig = Rig(c.station, c.plant, grid, meter, energy_manager)
+        bus.subscribe(lambda e: rig.statuses.append(e.status), StatusChanged)
+        await c.station.start()
+        await energy_manager.start()
+        try:
+            yield rig
+        finally:
+            await energy_manager.stop()
