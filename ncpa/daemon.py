@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from hal.board import Board
 from ncpa import __version__
+from ncpa.api.settings import from_config as api_settings
 from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
 from ncpa.charging.station import ChargingStation
@@ -24,6 +25,7 @@ from ncpa.hotspot_service import HotspotService, parse_hotspot_settings
 from ncpa.log import get_logger
 from ncpa.store import Store
 from ncpa.systemd import notify, watchdog_interval, watchdog_loop
+from ncpa.updates.firmware_installer import bundle_installer
 
 log = get_logger(__name__)
 
@@ -150,6 +152,10 @@ class Daemon:
 
             ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
             ocpp.on_reset = lambda kind: self.request_restart()
+            api = api_settings(cfg, firmware_version=__version__)
+            ocpp.firmware.installer = bundle_installer(
+                cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart
+            )
             components.append(ocpp)
         return components, control
 

@@ -30,12 +30,13 @@ class Files:
         self.gets = 0
         self.uploads: dict[str, bytes] = {}
         self.url = ""
+        self.image = IMAGE
 
     async def get(self, request: web.Request) -> web.Response:
         self.gets += 1
         if self.gets <= self.fail_first:
             return web.Response(status=500)
-        return web.Response(body=IMAGE)
+        return web.Response(body=self.image)
 
     async def post(self, request: web.Request) -> web.Response:
         reader = await request.multipart()
@@ -292,3 +293,53 @@ async def test_sign_certificate_then_mutual_tls_with_the_new_certificate(
     assert agent.client.target().client_cert.endswith("cp.pem")
     wrong = await csms.call(call.CertificateSigned(certificate_chain=chain))
     assert wrong.status == "Rejected"  # no CSR pending any more
+
+
+@pytest.mark.parametrize("signed_by_vendor", [True, False])
+async def test_update_firmware_installs_a_signed_bundle(
+    csms: Csms,
+    files: Files,
+    agent_factory: AgentFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signed_by_vendor: bool,
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from ncpa.updates import firmware_installer
+    from ncpa.updates.sign import build_bundle
+    from ncpa.updates.slots import Releases
+
+    vendor = ed25519.Ed25519PrivateKey.generate()
+    pinned = tmp_path / "vendor-signing.pem"
+    pinned.write_bytes(
+        vendor.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    release = tmp_path / "tree" / "ncpa"
+    release.mkdir(parents=True)
+    (release / "__init__.py").write_text('__version__ = "9.9.9"\n')
+    signer = vendor if signed_by_vendor else ed25519.Ed25519PrivateKey.generate()
+    build_bundle(tmp_path / "tree", "9.9.9", signer, tmp_path / "ncpa-9.9.9.tar")
+    files.image = (tmp_path / "ncpa-9.9.9.tar").read_bytes()
+
+    agent = await online(csms, agent_factory)
+    restarts: list[bool] = []
+    monkeypatch.setattr(firmware_installer, "RESTART_DELAY_S", 0.01)
+    data_dir = tmp_path / "data"
+    agent.client.firmware.installer = firmware_installer.bundle_installer(
+        data_dir, pinned, 60.0, lambda: restarts.append(True)
+    )
+    await csms.call(
+        call.UpdateFirmware(location=f"{files.url}/fw/ncpa-9.9.9.tar", retrieve_date=now_iso())
+    )
+    final = "Installed" if signed_by_vendor else "InstallationFailed"
+    await csms.wait_for("FirmwareStatusNotification", pred=lambda m: m.payload["status"] == final)
+    releases = Releases(data_dir)
+    if signed_by_vendor:
+        await until(lambda: bool(restarts), 5, "restart requested")
+        assert releases.current_version() == "9.9.9"
+    else:  # a foreign signature: nothing installed, no restart
+        assert releases.current_version() is None and not restarts
