@@ -24,6 +24,13 @@ FAST = {
     "boot_retry": 0.2,
 }
 
+# clock-aligned values every second, for the StopTransaction only (StopTxnAlignedData)
+STOP_ALIGNED_ONLY = {
+    "ClockAlignedDataInterval": "1",
+    "MeterValuesAlignedData": "",
+    "StopTxnAlignedData": "Energy.Active.Import.Register",
+}
+
 
 def make_config(
     url: str, data_dir: Path, version: str = "1.6", connectors: int = 1, **ocpp: Any
@@ -70,6 +77,12 @@ class Agent:
     async def unplug(self, cid: int) -> None:
         self.plant.unplug(cid)
         await self.status(cid, "Available", "Finishing")
+
+    async def start_charging(self, cid: int, id_tag: str) -> int:
+        """Plug in, start remotely: the local id of the transaction."""
+        await self.plug(cid)
+        await self.station.remote_start(id_tag, cid)
+        return await self.transaction(cid)
 
     async def transaction(self, cid: int, within: float = 10) -> int:
         await until(lambda: self.station.view(cid).transaction is not None, within)
