@@ -33,12 +33,18 @@ STOP_ALIGNED_ONLY = {
 
 
 def make_config(
-    url: str, data_dir: Path, version: str = "1.6", connectors: int = 1, **ocpp: Any
+    url: str,
+    data_dir: Path,
+    version: str = "1.6",
+    connectors: int = 1,
+    charging: dict[str, Any] | None = None,
+    **ocpp: Any,
 ) -> Config:
     raw_ocpp = {"csms_url": url, "version": version, **FAST, **ocpp}
+    fast = {"meter_interval": 0.25, "welded_check_delay": 0.05, "lock_timeout": 0.5}
     return Config(
         station=StationConfig(id="CP1", connectors=connectors),
-        charging=ChargingConfig(meter_interval=0.25, welded_check_delay=0.05, lock_timeout=0.5),
+        charging=ChargingConfig(**{**fast, **(charging or {})}),
         simulated=True,
         ocpp=OcppConfig(csms_url=url, version=version),
         data_dir=data_dir,
@@ -133,9 +139,12 @@ async def agent_factory(tmp_path: Path) -> AsyncIterator[AgentFactory]:
         settings: dict[str, str] | None = None,
         start: bool = True,
         data_dir: Path | None = None,
+        charging: dict[str, Any] | None = None,
         **ocpp: Any,
     ) -> Agent:
-        config = make_config(url, data_dir or tmp_path, connectors=connectors, **ocpp)
+        config = make_config(
+            url, data_dir or tmp_path, connectors=connectors, charging=charging, **ocpp
+        )
         store = await Store.open(config.data_dir)
         board, plant = build_board(config)
         station = ChargingStation(config, store, board, EventBus())

@@ -80,6 +80,15 @@ async def test_connection_timeout_reaches_the_core(csms: Csms, agent_factory: Ag
     assert [m.payload["idTag"] for m in starts] == ["NOW"]
 
 
+async def test_connection_timeout_defaults_to_the_config_file(
+    csms: Csms, agent_factory: AgentFactory
+) -> None:
+    agent = await agent_factory(csms.url, charging={"connection_timeout": 90.5})
+    await agent.accepted()
+    assert await reported(csms, "ConnectionTimeOut") == {"ConnectionTimeOut": ("91", False)}
+    assert agent.station.connection_timeout == 91.0
+
+
 async def test_stop_txn_aligned_data_survives_a_restart(
     tmp_path: Path, csms: Csms, agent_factory: AgentFactory
 ) -> None:
