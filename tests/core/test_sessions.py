@@ -73,7 +73,7 @@ async def test_card_before_plug_is_pending_then_starts(tmp_path: Path) -> None:
 async def test_pending_authorization_waits_the_station_connection_timeout(tmp_path: Path) -> None:
     async with running_station(tmp_path) as env:
         assert env.station.connection_timeout == env.config.charging.connection_timeout
-        env.station.connection_timeout = 0.3  # what OCPP ConnectionTimeOut sets
+        env.station.connection_timeout = 1.0  # what OCPP ConnectionTimeOut sets
         await env.station.authorizer.add_card(WhitelistEntry("CAFE02", "ACCEPTED"))
         await env.station.present_card("CAFE02")
         await env.wait(lambda: env.status() == "Preparing")
