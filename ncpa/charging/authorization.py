@@ -55,6 +55,9 @@ class Authorizer:
         self.store = store
         self.mode = AuthMode(mode)
         self.local_pre_authorize = True
+        # False: the list is kept (and still managed) but decides nothing; the OCPP
+        # client sets it from LocalAuthListEnabled
+        self.local_list_enabled: bool = True
         self.remote: RemoteAuthorize | None = None
         self._cards: dict[str, WhitelistEntry] = {}
 
@@ -74,8 +77,8 @@ class Authorizer:
         return AuthResult(_OCPP_STATUS[status], entry.parent_id_tag, "whitelist")
 
     async def authorize(self, id_tag: str) -> AuthResult:
-        """Decide for a card: the local list, then the CSMS when one is connected."""
-        local = self.local(id_tag)
+        """Decide for a card: the local list (when enabled), then the CSMS when one is connected."""
+        local = self.local(id_tag) if self.local_list_enabled else None
         if local is not None and (self.local_pre_authorize or self.remote is None):
             return local
         if self.remote is not None:

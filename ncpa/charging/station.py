@@ -50,6 +50,9 @@ class ChargingStation:
         self.connectors = {c.connector_id: Connector(self, c) for c in board.connectors}
         self._lock_mode = LockMode(config.charging.lock_mode)
         self._station_max = config.charging.station_max_current
+        # seconds a card tapped (or a remote start) before the plug waits for it; the OCPP
+        # client sets it from ConnectionTimeOut
+        self.connection_timeout: float = config.charging.connection_timeout
         self._pending: PendingAuth | None = None
         self._learners: list[asyncio.Future[str]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -235,7 +238,7 @@ class ChargingStation:
         return unreserved[0] if unreserved else None
 
     def _expiry(self) -> float:
-        return time.monotonic() + self.config.charging.connection_timeout
+        return time.monotonic() + self.connection_timeout
 
     def _set_pending(self, pending: PendingAuth) -> None:
         self._pending = pending

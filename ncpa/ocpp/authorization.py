@@ -9,7 +9,10 @@ and calls `RemoteAuthorization.__call__` for the rest. Here:
 5. Otherwise None: "CSMS unreachable", the Authorizer falls back to its own list
    (unless LocalAuthorizeOffline is off: then Invalid).
 The client also sets `authorizer.local_pre_authorize`: LocalPreAuthorize while
-connected, LocalAuthorizeOffline while not (the list answers first only then).
+connected, LocalAuthorizeOffline while not (the list answers first only then), and
+`authorizer.local_list_enabled` from LocalAuthListEnabled: while it is false the list
+answers nothing, and `local_card` (the client's) sees no entries, so "unknown" in 4.
+means unknown to the cache.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Coroutine
 from importlib import metadata
@@ -20,6 +21,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
+from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
 from ncpa.events import StatusChanged
@@ -39,6 +41,7 @@ from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.smart_charging import SmartCharging
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.transactions import TransactionRecorder
+from ncpa.store import WhitelistEntry
 
 log = get_logger(__name__)
 
@@ -54,13 +57,18 @@ class OcppClient:
         self.station = station
         self.config = config
         self.options: OcppOptions = parse_options(config)
-        self.settings = OcppSettings(station.store, len(station.connector_ids))
+        # the config file's connection timeout is the default of ConnectionTimeOut
+        timeout = str(max(1, math.ceil(config.charging.connection_timeout)))
+        self.settings = OcppSettings(
+            station.store, len(station.connector_ids), {"ConnectionTimeOut": timeout}
+        )
+        # read-only keys the charging core decides: report what it applies
+        self.settings.live["StopTransactionOnEVSideDisconnect"] = lambda: "true"
+        self.settings.live["UnlockConnectorOnEVSideDisconnect"] = self._unlocks_on_ev_disconnect
         self.outbox = Outbox(station.store, self.options.outbox_max_rows)
         self.cache = AuthCache(station.store)
         self.recorder = TransactionRecorder(station, self.settings, self.outbox)
-        self.auth = RemoteAuthorization(
-            self.settings, self.cache, self._ask_csms, station.authorizer.card
-        )
+        self.auth = RemoteAuthorization(self.settings, self.cache, self._ask_csms, self._listed)
         self.smart = SmartCharging(station, self.outbox, self.settings)
         base = self.options.data_dir / "ocpp"
         self.certs = CertificateStore(
@@ -105,6 +113,7 @@ class OcppClient:
         authorizer = self.station.authorizer
         authorizer.remote = self.auth
         self.sync_pre_authorize()
+        self.sync_core_settings()
         self._unsubscribe = self.station.bus.subscribe(self._status.put_nowait, StatusChanged)
         self._tasks = [
             asyncio.create_task(self.recorder.run(), name="ocpp-recorder"),
@@ -121,6 +130,9 @@ class OcppClient:
         self.recorder.detach()
         if self.station.authorizer.remote is self.auth:
             self.station.authorizer.remote = None
+        # without the client, the core's own defaults apply again
+        self.station.authorizer.local_list_enabled = True
+        self.station.connection_timeout = self.config.charging.connection_timeout
         # let events already published reach the outbox before the writer stops
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.recorder.flush(), 5)
@@ -412,8 +424,7 @@ class OcppClient:
     async def remote_start_profile(
         self, id_tag: str, connector_id: int | None, profile: dict[str, Any]
     ) -> None:
-        within = float(self.settings.get_int("ConnectionTimeOut") or 60)
-        await self.smart.after_remote_start(connector_id, profile, within)
+        await self.smart.after_remote_start(connector_id, profile, self.station.connection_timeout)
 
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"
@@ -487,9 +498,33 @@ class OcppClient:
         key = "LocalPreAuthorize" if self.connected.is_set() else "LocalAuthorizeOffline"
         self.station.authorizer.local_pre_authorize = self.settings.get_bool(key)
 
+    def sync_core_settings(self) -> None:
+        """Keys the charging core applies: LocalAuthListEnabled, ConnectionTimeOut."""
+        self.station.authorizer.local_list_enabled = self.settings.get_bool("LocalAuthListEnabled")
+        timeout = self.settings.get_int("ConnectionTimeOut")
+        # a 0 stored before the minimum was 1 would cancel every early authorization
+        self.station.connection_timeout = (
+            float(timeout) if timeout > 0 else self.config.charging.connection_timeout
+        )
+
+    async def _listed(self, id_tag: str) -> WhitelistEntry | None:
+        """The local list's entry for an id tag; none while LocalAuthListEnabled is false."""
+        authorizer = self.station.authorizer
+        return await authorizer.card(id_tag) if authorizer.local_list_enabled else None
+
+    def _unlocks_on_ev_disconnect(self) -> str:
+        """UnlockConnectorOnEVSideDisconnect as the core applies it: only lock mode
+        UNLOCKED releases the cable when the EV unplugs (TRANSACTION holds it until an
+        authorized stop, LOCKED always); a tethered cable has nothing to hold."""
+        station = self.station
+        no_lock = all(c.lock is None for c in station.board.connectors)
+        return "true" if no_lock or station.lock_mode == LockMode.UNLOCKED else "false"
+
     def _setting_changed(self, key: str, value: str) -> None:
         if key in ("LocalPreAuthorize", "LocalAuthorizeOffline"):
             self.sync_pre_authorize()
+        elif key in ("LocalAuthListEnabled", "ConnectionTimeOut"):
+            self.sync_core_settings()
         elif key == "HeartbeatInterval" and self.session is not None:
             self.session.heartbeat_changed.set()
         elif key in ("SecurityProfile", "AuthorizationKey"):

@@ -10,6 +10,10 @@ StopTransaction and MeterValues rows hold the local transaction id and get the
 CSMS id filled in when they reach the head of the queue. Delivery is strictly
 in order, so a Stop can never overtake its Start.
 
+Meter values meant for a transaction's StopTransaction (StopTxnAlignedData) wait
+in their own table until the Stop is queued; they then move into its row in the
+same SQLite transaction, so a restart in between loses none of them.
+
 Capacity: `max_rows` (default 200 000, about 80 MB) holds more than 30 days of
 60 s samples on two connectors. When it is reached, or the disk has less than
 MIN_FREE_BYTES left, every second queued meter value is deleted (thinning); Start
@@ -59,6 +63,15 @@ _MIGRATIONS = [
         dropped      INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # StopTxnAlignedData: clock-aligned values of running transactions, for their Stop
+    """
+    CREATE TABLE ocpp_stop_data (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        tx_id       INTEGER NOT NULL,
+        meter_value TEXT NOT NULL
+    );
+    CREATE INDEX ocpp_stop_data_tx ON ocpp_stop_data(tx_id, seq);
+    """,
 ]
 
 
@@ -91,12 +104,34 @@ class Outbox:
 
     # -- writing ---------------------------------------------------------------
 
+    async def keep_stop_data(self, tx_id: int, meter_value: dict[str, Any]) -> None:
+        """Keep a meter value for the transaction's StopTransaction (transactionData)."""
+        data = json.dumps(meter_value)
+
+        def _put(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO ocpp_stop_data(tx_id, meter_value) VALUES (?, ?)", (tx_id, data)
+            )
+
+        await self.store.call(_put)
+
+    async def stop_data(self, tx_id: int) -> list[dict[str, Any]]:
+        """The meter values kept for a transaction's Stop, oldest first."""
+
+        def _get(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            return _stop_data(conn, tx_id)
+
+        return await self.store.call(_get)
+
     async def enqueue(self, kind: str, tx_id: int, payload: dict[str, Any]) -> str:
-        """Commit a message; returns its OCPP message id."""
+        """Commit a message; returns its OCPP message id.
+
+        A StopTransaction takes the meter values kept for it (`keep_stop_data`) into its
+        transactionData, ahead of the ones in `payload`.
+        """
         if kind not in ACTIONS:
             raise ValueError(f"outbox: unknown kind {kind!r}")
         unique_id = str(uuid.uuid4())
-        data = json.dumps(payload)
         now = time.time()
         low_space = False
         if kind == METER:
@@ -107,6 +142,13 @@ class Outbox:
 
         def _put(conn: sqlite3.Connection) -> int:
             with atomic(conn):
+                data = json.dumps(payload)
+                if kind == STOP:
+                    kept = _stop_data(conn, tx_id)
+                    if kept:
+                        merged = kept + list(payload.get("transaction_data", []))
+                        data = json.dumps({**payload, "transaction_data": merged})
+                        conn.execute("DELETE FROM ocpp_stop_data WHERE tx_id = ?", (tx_id,))
                 conn.execute(
                     "INSERT INTO ocpp_outbox(unique_id, kind, tx_id, payload, created_ts) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -233,3 +275,10 @@ class Outbox:
 
         await self.store.call(_del)
         log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
+
+
+def _stop_data(conn: sqlite3.Connection, tx_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT meter_value FROM ocpp_stop_data WHERE tx_id = ? ORDER BY seq", (tx_id,)
+    )
+    return [json.loads(r[0]) for r in rows]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ncpa.log import get_logger
 from ncpa.store import Store
@@ -49,7 +49,9 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("AuthorizationCacheEnabled", b, "true"),
         KeySpec("AuthorizeRemoteTxRequests", b, "true"),
         KeySpec("ClockAlignedDataInterval", i, "0", minimum=0),
-        KeySpec("ConnectionTimeOut", i, "60", minimum=0),
+        # seconds an authorization waits for a plug (the core's PendingAuth); 0 would
+        # cancel every authorization given before the plug, so at least 1
+        KeySpec("ConnectionTimeOut", i, "60", minimum=1),
         KeySpec("ConnectorPhaseRotation", c, "NotApplicable"),
         KeySpec("ConnectorPhaseRotationMaxLength", i, str(connectors + 1), readonly=True),
         KeySpec("GetConfigurationMaxKeys", i, "100", readonly=True),
@@ -64,6 +66,7 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("MinimumStatusDuration", i, "0", minimum=0),
         KeySpec("NumberOfConnectors", i, str(connectors), readonly=True),
         KeySpec("ResetRetries", i, "1", minimum=0),
+        # the charging core decides these two; the client reports what it applies (`live`)
         KeySpec("StopTransactionOnEVSideDisconnect", b, "true", readonly=True),
         KeySpec("StopTransactionOnInvalidId", b, "true"),
         KeySpec("StopTxnAlignedData", c, "", choices=MEASURANDS),
@@ -80,7 +83,6 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("SupportedFeatureProfilesMaxLength", i, "6", readonly=True),
         KeySpec("TransactionMessageAttempts", i, "3", minimum=1, maximum=100),
         KeySpec("TransactionMessageRetryInterval", i, "60", minimum=0),
-        # the charging core decides these (the lock mode); reported, not changeable here
         KeySpec("UnlockConnectorOnEVSideDisconnect", b, "true", readonly=True),
         # a new ping interval applies to the next connection only
         KeySpec("WebSocketPingInterval", i, "60", minimum=0, reboot=True),
@@ -112,14 +114,25 @@ class OcppSettings:
     `change(key, value)` is what both ChangeConfiguration and the local API call.
     `validators` lets the client veto a change that the type check accepts
     (SecurityProfile: never lower, and only with the certificates in place).
+    `live` gives read-only keys whose value another part decides (the charging core)
+    a function that reads it, so what is reported is what is applied.
+    `defaults` replaces the built-in default of keys (from the config file).
     """
 
-    def __init__(self, store: Store, connectors: int = 1) -> None:
+    def __init__(
+        self, store: Store, connectors: int = 1, defaults: dict[str, str] | None = None
+    ) -> None:
         self.store = store
         self.specs = {s.name: s for s in _specs(connectors)}
+        for key, value in (defaults or {}).items():
+            spec = self.specs[key]
+            if self._problem(spec, value):
+                raise ValueError(f"default for {key}: {self._problem(spec, value)}")
+            self.specs[key] = replace(spec, default=value)
         self._values: dict[str, str] = {}
         self._listeners: list[Callable[[str, str], None]] = []
         self.validators: dict[str, Callable[[str], str | None]] = {}
+        self.live: dict[str, Callable[[], str]] = {}
 
     async def load(self, initial: dict[str, str] | None = None) -> None:
         """Read stored values; `initial` seeds keys never set before (from the config file)."""
@@ -145,6 +158,9 @@ class OcppSettings:
 
     def get(self, key: str) -> str:
         spec = self.specs[key]
+        live = self.live.get(key)
+        if live is not None and spec.readonly:
+            return live()
         return self._values.get(key, spec.default)
 
     def get_int(self, key: str) -> int:
@@ -173,7 +189,15 @@ class OcppSettings:
 
     def check(self, key: str, value: str) -> str | None:
         """Why `value` is not acceptable for `key`, or None."""
-        spec = self.specs[key]
+        problem = self._problem(self.specs[key], value)
+        if problem:
+            return problem
+        veto = self.validators.get(key)
+        return veto(value) if veto else None
+
+    @staticmethod
+    def _problem(spec: KeySpec, value: str) -> str | None:
+        """The type and range check of a key."""
         if spec.kind == "int":
             try:
                 n = int(value)
@@ -190,10 +214,9 @@ class OcppSettings:
             bad = [v for v in value.split(",") if v.strip() and v.strip() not in spec.choices]
             if bad:
                 return f"unsupported: {','.join(bad)}"
-        elif key == "AuthorizationKey" and not (16 <= len(value) <= 40):
+        elif spec.name == "AuthorizationKey" and not (16 <= len(value) <= 40):
             return "must be 16..40 characters"
-        veto = self.validators.get(key)
-        return veto(value) if veto else None
+        return None
 
     async def change(self, key: str, value: str) -> str:
         """Set a key; the OCPP ConfigurationStatus answer. Bad input changes nothing."""

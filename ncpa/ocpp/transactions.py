@@ -24,6 +24,7 @@ from ncpa.store import TransactionRecord
 log = get_logger(__name__)
 
 WATERMARK = "ocpp.tx_watermark"  # store setting: transactions up to this id predate OCPP
+STOP_DATA = "stop_data"  # a writer job: keep a meter value for the transaction's Stop
 
 
 class TransactionRecorder:
@@ -35,8 +36,6 @@ class TransactionRecorder:
         self._queue: asyncio.Queue[tuple[str, int, dict[str, Any]]] = asyncio.Queue()
         self._last_sample: dict[int, float] = {}
         self.latest: dict[int, MeterSample] = {}
-        # StopTxnAlignedData: clock-aligned values of each running transaction, for its Stop
-        self._aligned: dict[int, list[dict[str, Any]]] = {}
         self._unsubscribe: list[Any] = []
 
     def attach(self) -> None:
@@ -67,18 +66,16 @@ class TransactionRecorder:
         )
 
     def _stopped(self, ev: TransactionStopped) -> None:
+        # the StopTxnAlignedData values kept in the outbox go before these (Outbox.enqueue)
         payload = stop_payload(ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag)
-        data = self._aligned.pop(ev.transaction_id, [])
         measurands = self.settings.get_csl("StopTxnSampledData")
         sample = self.latest.get(ev.connector_id)
         if measurands and sample is not None:
-            data.append(
+            payload["transaction_data"] = [
                 meter_value(
                     sample.reading, measurands, "Transaction.End", sample.offered_a, self.phases
                 )
-            )
-        if data:
-            payload["transaction_data"] = data
+            ]
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
 
     def _sample(self, ev: MeterSample) -> None:
@@ -94,9 +91,11 @@ class TransactionRecorder:
         self.queue_meter(ev, "Sample.Periodic", self.settings.get_csl("MeterValuesSampledData"))
 
     def remember_aligned(self, ev: MeterSample, measurands: list[str]) -> None:
+        """A clock-aligned value for the transaction's Stop (StopTxnAlignedData); kept in
+        the store through the writer, so it stays in order with the Stop."""
         assert ev.transaction_id is not None
         mv = meter_value(ev.reading, measurands, "Sample.Clock", ev.offered_a, self.phases)
-        self._aligned.setdefault(ev.transaction_id, []).append(mv)
+        self._queue.put_nowait((STOP_DATA, ev.transaction_id, mv))
 
     def queue_meter(self, ev: MeterSample, context: str, measurands: list[str]) -> None:
         """A transaction meter value (clock-aligned ones come here too)."""
@@ -127,7 +126,10 @@ class TransactionRecorder:
         start_queued = state is not None and state[1]
         stop_queued = state is not None and state[2]
         if (kind == START and start_queued) or (kind != START and stop_queued):
-            return  # already written (reconcile got there first)
+            return  # already written (reconcile got there first), or too late for the Stop
+        if kind == STOP_DATA:
+            await self.outbox.keep_stop_data(tx_id, payload)
+            return
         if kind != START and not start_queued:
             record = await self.station.store.transaction(tx_id)
             if record is None:

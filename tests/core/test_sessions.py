@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hal.board import Board
+from ncpa.charging.authorization import Authorizer, AuthResult
 from ncpa.events import TransactionStarted, TransactionStopped
 from ncpa.store import Store, WhitelistEntry
 from simulator.plant import FaultKind, Plant
@@ -67,6 +68,46 @@ async def test_card_before_plug_is_pending_then_starts(tmp_path: Path) -> None:
         env.plant.plug(1)
         await env.wait(lambda: charging(env))
         assert env.station.view(1).transaction.id_tag == "CAFE01"  # type: ignore[union-attr]
+
+
+async def test_pending_authorization_waits_the_station_connection_timeout(tmp_path: Path) -> None:
+    async with running_station(tmp_path) as env:
+        assert env.station.connection_timeout == env.config.charging.connection_timeout
+        env.station.connection_timeout = 1.0  # what OCPP ConnectionTimeOut sets
+        await env.station.authorizer.add_card(WhitelistEntry("CAFE02", "ACCEPTED"))
+        await env.station.present_card("CAFE02")
+        await env.wait(lambda: env.status() == "Preparing")
+        # the card expires unused: the connector is free again, the plug starts nothing
+        await env.wait(lambda: env.status() == "Available", what="pending expired")
+        env.plant.plug(1)
+        await env.wait(lambda: env.status() == "Preparing")
+        assert env.station.view(1).transaction is None
+        assert env.station.take_pending(1) is None
+
+
+async def test_local_list_disabled_decides_nothing(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    try:
+        authorizer = Authorizer(store, "WHITELIST")
+        await authorizer.add_card(WhitelistEntry("LISTED", "ACCEPTED"))
+        assert (await authorizer.authorize("LISTED")).source == "whitelist"
+        authorizer.local_list_enabled = False
+        assert await authorizer.card("LISTED") is not None  # kept, still managed
+        assert (await authorizer.authorize("LISTED")).status == "Invalid"
+        asked: list[str] = []
+
+        async def remote(id_tag: str) -> AuthResult | None:
+            asked.append(id_tag)
+            return None  # the CSMS is unreachable: still not the list
+
+        authorizer.remote = remote
+        authorizer.local_pre_authorize = False
+        assert (await authorizer.authorize("LISTED")).status == "Invalid"
+        assert asked == ["LISTED"]
+        authorizer.local_list_enabled = True
+        assert (await authorizer.authorize("LISTED")).status == "Accepted"
+    finally:
+        await store.close()
 
 
 async def test_blocked_and_expired_cards_are_refused(tmp_path: Path) -> None:

@@ -24,14 +24,27 @@ FAST = {
     "boot_retry": 0.2,
 }
 
+# clock-aligned values every second, for the StopTransaction only (StopTxnAlignedData)
+STOP_ALIGNED_ONLY = {
+    "ClockAlignedDataInterval": "1",
+    "MeterValuesAlignedData": "",
+    "StopTxnAlignedData": "Energy.Active.Import.Register",
+}
+
 
 def make_config(
-    url: str, data_dir: Path, version: str = "1.6", connectors: int = 1, **ocpp: Any
+    url: str,
+    data_dir: Path,
+    version: str = "1.6",
+    connectors: int = 1,
+    charging: dict[str, Any] | None = None,
+    **ocpp: Any,
 ) -> Config:
     raw_ocpp = {"csms_url": url, "version": version, **FAST, **ocpp}
+    fast = {"meter_interval": 0.25, "welded_check_delay": 0.05, "lock_timeout": 0.5}
     return Config(
         station=StationConfig(id="CP1", connectors=connectors),
-        charging=ChargingConfig(meter_interval=0.25, welded_check_delay=0.05, lock_timeout=0.5),
+        charging=ChargingConfig(**{**fast, **(charging or {})}),
         simulated=True,
         ocpp=OcppConfig(csms_url=url, version=version),
         data_dir=data_dir,
@@ -70,6 +83,12 @@ class Agent:
     async def unplug(self, cid: int) -> None:
         self.plant.unplug(cid)
         await self.status(cid, "Available", "Finishing")
+
+    async def start_charging(self, cid: int, id_tag: str) -> int:
+        """Plug in, start remotely: the local id of the transaction."""
+        await self.plug(cid)
+        await self.station.remote_start(id_tag, cid)
+        return await self.transaction(cid)
 
     async def transaction(self, cid: int, within: float = 10) -> int:
         await until(lambda: self.station.view(cid).transaction is not None, within)
@@ -120,9 +139,12 @@ async def agent_factory(tmp_path: Path) -> AsyncIterator[AgentFactory]:
         settings: dict[str, str] | None = None,
         start: bool = True,
         data_dir: Path | None = None,
+        charging: dict[str, Any] | None = None,
         **ocpp: Any,
     ) -> Agent:
-        config = make_config(url, data_dir or tmp_path, connectors=connectors, **ocpp)
+        config = make_config(
+            url, data_dir or tmp_path, connectors=connectors, charging=charging, **ocpp
+        )
         store = await Store.open(config.data_dir)
         board, plant = build_board(config)
         station = ChargingStation(config, store, board, EventBus())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ocpp.v16 import call
 
-from tests.ocpp.conftest import Agent, AgentFactory, until
+from tests.ocpp.conftest import STOP_ALIGNED_ONLY, Agent, AgentFactory, until
 from tests.ocpp.csms import Csms, Quirks
 
 
@@ -270,18 +270,9 @@ async def test_minimum_status_duration_hides_short_statuses(
 async def test_stop_transaction_carries_clock_aligned_data(
     csms: Csms, agent_factory: AgentFactory
 ) -> None:
-    agent = await agent_factory(
-        csms.url,
-        settings={
-            "ClockAlignedDataInterval": "1",
-            "MeterValuesAlignedData": "",
-            "StopTxnAlignedData": "Energy.Active.Import.Register",
-        },
-    )
+    agent = await agent_factory(csms.url, settings=STOP_ALIGNED_ONLY)
     await agent.accepted()
-    await agent.plug(1)
-    await agent.station.remote_start("T", 1)
-    await agent.transaction(1)
+    await agent.start_charging(1, "T")
     await asyncio.sleep(2.2)
     await agent.unplug(1)
     stop = (await csms.wait_for("StopTransaction"))[0]
