@@ -76,6 +76,7 @@ class OcppClient:
         )
         self.security = SecurityLog(station.store)
         self.security.sender = self._send_security_event
+        self._preemptible: asyncio.Future[Any] | None = None
         self.firmware = FirmwareManager(self, base / "firmware")
         self.diagnostics = Diagnostics(self, base / "diagnostics")
         self.session: Session | None = None
@@ -216,15 +217,28 @@ class OcppClient:
     # -- security ------------------------------------------------------------------------
 
     async def _send_security_event(self, kind: str, timestamp: str, info: str) -> bool | None:
+        """None: not sent (offline, or preempted by an urgent call), not an attempt."""
         if not self.connected.is_set():
             return None
         payload = call.SecurityEventNotification(
             type=kind, timestamp=timestamp, tech_info=info or None
         )
+        # OCPP allows one call in flight: a CSMS that never answers this message would hold
+        # the line for the whole timeout, so an Authorize (a driver at the reader) preempts it
+        task = asyncio.ensure_future(self.try_send(payload))
+        self._preemptible = task
         try:
-            res = await asyncio.wait_for(self.try_send(payload), min(self.options.call_timeout, 10))
+            async with asyncio.timeout(min(self.options.call_timeout, 10)):
+                res = await task
         except TimeoutError:
             return False
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                return None
+            raise
+        finally:
+            self._preemptible = None
         return res is not None
 
     async def _connect_security_event(self, e: ConnectError) -> None:
@@ -370,7 +384,12 @@ class OcppClient:
     async def _ask_csms(self, id_tag: str) -> dict[str, Any] | None:
         if not self.connected.is_set():
             return None
-        # a driver waits at the reader: do not wait the full call timeout for an answer
+        # a driver waits at the reader: do not wait the full call timeout for an answer,
+        # nor behind a low-priority call that the CSMS may never answer
+        low = self._preemptible
+        if low is not None and not low.done():
+            log.info("ocpp.preempt", action="SecurityEventNotification", for_="Authorize")
+            low.cancel()
         try:
             res = await asyncio.wait_for(
                 self.try_send(call.Authorize(id_tag=id_tag)), min(self.options.call_timeout, 10)

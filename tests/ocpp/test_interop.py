@@ -113,3 +113,18 @@ async def test_go_csms_not_answering_security_events_does_not_hold_up_transactio
     # offered at most MAX_ATTEMPTS times, then only kept in the log
     entries = await agent.client.security.entries()
     assert len(entries) >= 4
+
+
+async def test_authorize_preempts_a_security_event_the_csms_never_answers(
+    csms_factory, agent_factory: AgentFactory
+) -> None:
+    csms = await csms_factory(go_csms())
+    # a long call timeout: without preemption the card would wait behind the event
+    agent = await agent_factory(csms.url, call_timeout=30.0)
+    await agent.client.security.event("SettingSystemTime", "recorded offline")
+    await agent.accepted()
+    await csms.wait_for("SecurityEventNotification")  # now in flight, never answered
+    started = time.monotonic()
+    assert await agent.station.present_card("CARD1") == "Accepted"
+    assert time.monotonic() - started < 10  # well under the event's own timeout
+    assert csms.calls("Authorize")
