@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 KEY_FILE = "access-token.key"
+VERIFIED_CACHE_SIZE = 256
 AUDIENCE = "ncpa-local-api"
 DeviceKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
@@ -74,6 +76,9 @@ class TokenIssuer:
         self.algorithm = "EdDSA" if isinstance(key, ed25519.Ed25519PrivateKey) else "ES256"
         self.issuer = charge_point_id
         self.ttl_s = ttl_s
+        # tokens already verified, until they expire: a signature check is most of a request's
+        # cost, and a phone repeats the same token for its 15 minutes (bounded, oldest out)
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     def issue(self, role: str, client_id: str, now: float | None = None) -> str:
         now = time.time() if now is None else now
@@ -89,6 +94,19 @@ class TokenIssuer:
         return jwt.encode(claims, self._key, algorithm=self.algorithm)
 
     def verify(self, token: str) -> AccessClaims:
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() < known.expires_at:
+                self._verified.move_to_end(token)
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,

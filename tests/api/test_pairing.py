@@ -217,3 +217,24 @@ def test_any_single_byte_change_is_refused(data: hs.DataObject) -> None:
     raw[i] ^= data.draw(hs.integers(1, 255))
     with pytest.raises(EnvelopeError):
         open_envelope("v1." + b64url(bytes(raw)), SECRET, CP_ID)
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires() -> None:
+    import time as _time
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519 as _ed
+
+    from ncpa.api.tokens import TokenError as _TokenError
+    from ncpa.api.tokens import TokenIssuer as _Issuer
+
+    issuer = _Issuer(_ed.Ed25519PrivateKey.generate(), "CP1", 1.0)
+    token = issuer.issue("operator", "phone")
+    first = issuer.verify(token)
+    assert issuer.verify(token) is first  # the second check comes from memory
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    with pytest.raises(_TokenError):  # a different string is checked for itself
+        issuer.verify(tampered)
+    while _time.time() < first.expires_at:
+        _time.sleep(0.05)
+    with pytest.raises(_TokenError, match="expired"):
+        issuer.verify(token)
