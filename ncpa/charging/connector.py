@@ -107,7 +107,6 @@ class Connector:
         self._awaiting_release: str | None = None  # TRANSACTION mode: id tag that may release
         self._unlock_until = 0.0
         self.pwm = PwmPolicy(cfg.pwm_min_interval)
-        self._pwm_due: float | None = None
         self.last_reading: MeterReading | None = None
         self._last_checkpoint = 0.0
         self._status: tuple[ConnectorStatus, str] | None = None
@@ -431,7 +430,8 @@ class Connector:
         now = time.monotonic()
 
         # 1. open at once when the rules say so
-        offer_now, self._pwm_due = self.pwm.decide(self._offer_target(), now)
+        # an increase that must wait is not scheduled: the tick loop evaluates again
+        offer_now, _ = self.pwm.decide(self._offer_target(), now)
         offer_after = offer_now if offer_now is not None else self.pwm.current_a
         if self.contactor_closed and not interlock.contactor_may_close(self._snapshot(offer_after)):
             await self._command_contactor(False)
@@ -442,7 +442,7 @@ class Connector:
             await self._drive_lock(want_lock, now)
 
         # 3. the offer, now that the lock may have moved
-        offer_now, self._pwm_due = self.pwm.decide(self._offer_target(), now)
+        offer_now, _ = self.pwm.decide(self._offer_target(), now)
         if offer_now is not None:
             await self._command_offer(offer_now)
 

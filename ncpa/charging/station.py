@@ -407,9 +407,6 @@ class ChargingStation:
     def views(self) -> list[ConnectorView]:
         return [c.view() for c in self.connectors.values()]
 
-    def effective_limit(self, connector_id: int) -> Limit:
-        return self.limits.effective(connector_id)
-
     def _limit_changed(self, connector_id: int, limit: Limit) -> None:
         self.bus.publish(LimitChanged(connector_id, limit.amps, limit.source))
         conn = self.connectors.get(connector_id)
