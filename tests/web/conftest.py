@@ -19,6 +19,7 @@ WEB_CONFIG = """
 [local_api]
 token_ttl = 30
 learn_timeout = 20
+auth_attempts = 200  # every test pairs from 127.0.0.1
 """
 
 
@@ -51,18 +52,29 @@ def qr_token(role: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="ncpa-chromium-") as profile:
-        # a persistent context on a fresh profile directory (the user-data-dir)
-        context = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=chromium_path(),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
+    with sync_playwright() as p:
+        yield p
+
+
+def launch(playwright: Any, profile: str, extra_args: tuple[str, ...] = (), **options: Any) -> Any:
+    """Debian's Chromium, headless, on a fresh profile directory (the user-data-dir)."""
+    return playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=chromium_path(),
+        headless=True,
+        args=[*ARGS, *extra_args],
+        viewport={"width": 1280, "height": 900},
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    with tempfile.TemporaryDirectory(prefix="ncpa-chromium-") as profile:
+        context = launch(playwright, profile)
         yield context
         context.close()
 

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from ncpa.updates.sign import build_bundle
 from tests.integration.agent import REPO, Agent
 from tests.web.browser import why_not
-from tests.web.conftest import qr_token, shot
+from tests.web.camera import label_video
+from tests.web.conftest import PageProblems, launch, qr_token, shot
 
 if (REASON := why_not()) is not None:
     pytest.skip(REASON, allow_module_level=True)  # one line in the summary
@@ -98,6 +99,31 @@ def test_pairing_with_a_qr_token(browser: Any, base_url: str, agent: Agent) -> N
     op.reload()
     expect(op.locator("#pairing")).to_be_visible()  # a reload forgets the token: pair again
     op.close()
+
+
+def test_pairing_by_reading_the_label_with_the_camera(
+    playwright: Any, base_url: str, tmp_path: Path
+) -> None:
+    """The camera sees the QR label (Chromium's fake camera plays a video of it); the page
+    decodes it (jsQR: desktop Chromium has no BarcodeDetector) and pairs."""
+    video = label_video(qr_token("operator"), tmp_path / "label.y4m")
+    camera = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    context = launch(playwright, str(tmp_path / "profile"), tuple(camera), permissions=["camera"])
+    try:
+        page = context.new_page()
+        problems = PageProblems(page)
+        page.goto(base_url + "/")
+        page.click("#scan")
+        expect(page.locator("#who-role")).to_have_text("Signed in as operator", timeout=20000)
+        expect(page.locator("#camera")).to_be_hidden()  # the camera is released
+        shot(page, "pairing-camera")
+    finally:
+        context.close()
+    assert not [e for e in problems.errors if not e.startswith("Failed to load resource")]
 
 
 def test_session_started_from_the_page_and_seen_charging(page: Any, agent: Agent) -> None:

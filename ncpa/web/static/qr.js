@@ -1,29 +1,57 @@
-// Reading the QR label with the device's camera, through the browser's BarcodeDetector.
-// Where the browser has none (desktop Linux, Firefox), the page says so and the token is
-// pasted instead.
+// Reading the QR label with the device's camera: the browser's BarcodeDetector where it
+// has one (Android, ChromeOS, macOS), else jsQR (Apache-2.0, jsQR.js beside this file,
+// loaded only when needed) on frames drawn from the video.
 
-export async function scanQr(video, timeoutMs = 60000) {
-  if (!("BarcodeDetector" in window)) {
-    throw new Error("this browser cannot read QR codes; paste the token printed under the label");
+const TIMEOUT_MS = 60000;
+
+async function detectorOf() {
+  if ("BarcodeDetector" in window) {
+    const formats = await window.BarcodeDetector.getSupportedFormats();
+    if (formats.includes("qr_code")) {
+      const d = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return async (video) => {
+        const codes = await d.detect(video);
+        return codes.length ? codes[0].rawValue : null;
+      };
+    }
   }
-  const formats = await window.BarcodeDetector.getSupportedFormats();
-  if (!formats.includes("qr_code")) throw new Error("this browser's barcode reader cannot read QR codes; paste the token");
+  await import("./jsQR.js"); // a UMD bundle: it sets self.jsQR
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  return async (video) => {
+    const w = video.videoWidth;
+    const h = video.videoHeight;
+    if (!w || !h) return null;
+    canvas.width = w;
+    canvas.height = h;
+    ctx.drawImage(video, 0, 0, w, h);
+    const code = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "dontInvert" });
+    return code ? code.data : null;
+  };
+}
+
+export async function scanQr(video) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    throw new Error("no camera access here (the page must be opened over HTTPS); paste the token");
+    throw new Error("no camera access here (open the page over HTTPS); paste the token instead");
   }
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-  const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+  const detect = await detectorOf();
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch (e) {
+    throw new Error(`the camera could not be opened (${e.name}); paste the token instead`);
+  }
   video.srcObject = stream;
   video.hidden = false;
-  await video.play();
-  const deadline = Date.now() + timeoutMs;
   try {
+    await video.play();
+    const deadline = Date.now() + TIMEOUT_MS;
     while (Date.now() < deadline) {
-      const codes = await detector.detect(video);
-      if (codes.length) return codes[0].rawValue;
-      await new Promise((r) => setTimeout(r, 200));
+      const text = await detect(video);
+      if (text && text.startsWith("v1.")) return text;
+      await new Promise((r) => setTimeout(r, 150));
     }
-    throw new Error("no QR code seen in 60 s");
+    throw new Error("no QR label seen in 60 s; paste the token instead");
   } finally {
     stream.getTracks().forEach((t) => t.stop());
     video.hidden = true;
