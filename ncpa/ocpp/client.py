@@ -32,6 +32,8 @@ from ncpa.ocpp.certificates import CertificateStore
 from ncpa.ocpp.connection import SUBPROTOCOLS, SUPPORTED, ConnectError, Target, open_connection
 from ncpa.ocpp.diagnostics import Diagnostics
 from ncpa.ocpp.firmware import FirmwareManager
+from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
+from ncpa.ocpp.frame_trace import FrameTrace
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
 from ncpa.ocpp.outbox import START, Item, Outbox
@@ -39,7 +41,7 @@ from ncpa.ocpp.security_log import SecurityLog
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.smart_charging import SmartCharging
-from ncpa.ocpp.tasks import cancel_all
+from ncpa.ocpp.tasks import cancel_all, supervised
 from ncpa.ocpp.transactions import TransactionRecorder
 from ncpa.store import WhitelistEntry
 
@@ -80,6 +82,7 @@ class OcppClient:
         self.firmware = FirmwareManager(self, base / "firmware")
         self.diagnostics = Diagnostics(self, base / "diagnostics")
         self.session: Session | None = None
+        self.frame_trace = FrameTrace()
         # called for Reset (kind "Soft"/"Hard") once the sessions are stopped and their
         # messages are in the outbox; the daemon sets it to restart the process
         # (`client.on_reset = lambda kind: daemon.request_restart()`). Without it the
@@ -105,6 +108,7 @@ class OcppClient:
         await self.settings.load(initial)
         self.settings.validators["SecurityProfile"] = self._check_security_profile
         self.settings.on_change(self._setting_changed)
+        await self._open_frame_trace()
         await self.outbox.open()
         await self.cache.open()
         await self.security.open()
@@ -117,13 +121,27 @@ class OcppClient:
         self.sync_core_settings()
         self._unsubscribe = self.station.bus.subscribe(self._status.put_nowait, StatusChanged)
         self._tasks = [
-            asyncio.create_task(self.recorder.run(), name="ocpp-recorder"),
-            asyncio.create_task(self._status_sender(), name="ocpp-status"),
-            asyncio.create_task(self._aligned(), name="ocpp-aligned"),
-            asyncio.create_task(self._run(), name="ocpp-connection"),
+            asyncio.create_task(supervised(name, work), name=name)
+            for name, work in (
+                ("ocpp-recorder", self.recorder.run),
+                ("ocpp-status", self._status_sender),
+                ("ocpp-aligned", self._aligned),
+                ("ocpp-connection", self._run),
+            )
         ]
         log.info("ocpp.started", url=self.options.url, version=self.options.version)
         await self.security.event("StartupOfTheDevice")
+
+    async def _open_frame_trace(self) -> None:
+        """The installer's switch (kept in the store) wins over the config file."""
+        store = self.station.store
+        stored = await store.get_setting(FRAME_TRACE_KEY)
+        self.frame_trace.enabled = bool(stored) if stored is not None else self.options.frame_trace
+
+        async def persist(on: bool) -> None:
+            await store.set_setting(FRAME_TRACE_KEY, on)
+
+        self.frame_trace.persist = persist
 
     async def stop(self) -> None:
         if self._unsubscribe:

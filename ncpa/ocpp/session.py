@@ -45,7 +45,7 @@ class Session:
 
     async def call(self, payload: Any) -> Any:
         """Send a call now; raises on CallError, invalid CallResult or timeout."""
-        return await self.cp.call(payload, suppress=False)
+        return await self.cp.call(payload)
 
     async def run(self) -> None:
         reader = asyncio.create_task(self.cp.start(), name="ocpp-recv")
@@ -80,7 +80,7 @@ class Session:
             firmware_version=self.client.firmware_version[:50],
         )
         try:
-            res = await self.cp.call(payload, suppress=False)
+            res = await self.cp.call(payload)
         except CALL_FAILURES as e:
             log.warning("ocpp.boot.failed", error=repr(e))
             return None
@@ -127,7 +127,7 @@ class Session:
 
     async def heartbeat(self) -> None:
         try:
-            res = await self.cp.call(call.Heartbeat(), suppress=False)
+            res = await self.cp.call(call.Heartbeat())
         except CALL_FAILURES as e:
             log.warning("ocpp.heartbeat.failed", error=repr(e))
             return
@@ -163,7 +163,7 @@ class Session:
             payload["transaction_id"] = item.remote_id
         try:
             res = await self.cp.call(
-                getattr(call, item.action)(**payload), suppress=False, unique_id=item.unique_id
+                getattr(call, item.action)(**payload), unique_id=item.unique_id
             )
         except CALL_FAILURES as e:
             log.warning("ocpp.outbox.call_failed", action=item.action, tx=item.tx_id, error=repr(e))
