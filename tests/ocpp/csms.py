@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from ocpp.v16 import call_result
 from websockets.asyncio.server import Response, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _not_json(name: str) -> Any:
@@ -80,6 +83,10 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
             self.csms.invalid_json.append(raw_msg)
             return
         msg = json.loads(raw_msg)
+        if msg[0] in (3, 4):
+            self.csms.answered[str(msg[1])] = list(msg)
+        if msg[0] in (3, 4) and not _UUID.fullmatch(str(msg[1])):
+            return  # an answer to a raw frame of the test: not for the library's call()
         q = self.csms.quirks
         if msg[0] == 2:
             action = msg[2]
@@ -180,6 +187,7 @@ class Csms:
         self.received: list[Msg] = []
         self.raw_in: list[str] = []  # every frame from the charge point, as sent
         self.invalid_json: list[str] = []  # frames from the charge point that are not JSON
+        self.answered: dict[str, list[Any]] = {}  # message id -> the charge point's answer
         self.changed = asyncio.Event()
         self.starts = 0
         self.connections = 0
@@ -279,11 +287,7 @@ class Csms:
         """The charge point's CallResult/CallError to `unique_id`, or None in time."""
 
         def find() -> list[Any] | None:
-            for raw in self.raw_in:
-                msg = json.loads(raw)
-                if msg[0] in (3, 4) and msg[1] == unique_id:
-                    return list(msg)
-            return None
+            return self.answered.get(unique_id)
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
