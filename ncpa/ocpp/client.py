@@ -24,7 +24,6 @@ from ocpp.v16 import call
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
-from ncpa.events import StatusChanged
 from ncpa.log import get_logger
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
 from ncpa.ocpp.backoff import Backoff
@@ -93,8 +92,6 @@ class OcppClient:
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnect = asyncio.Event()
         self._only_16 = False
-        self._status: asyncio.Queue[StatusChanged] = asyncio.Queue()
-        self._unsubscribe: Callable[[], None] | None = None
         self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
@@ -119,12 +116,10 @@ class OcppClient:
         authorizer.remote = self.auth
         self.sync_pre_authorize()
         self.sync_core_settings()
-        self._unsubscribe = self.station.bus.subscribe(self._status.put_nowait, StatusChanged)
         self._tasks = [
             asyncio.create_task(supervised(name, work), name=name)
             for name, work in (
                 ("ocpp-recorder", self.recorder.run),
-                ("ocpp-status", self._status_sender),
                 ("ocpp-aligned", self._aligned),
                 ("ocpp-connection", self._run),
             )
@@ -144,8 +139,6 @@ class OcppClient:
         self.frame_trace.persist = persist
 
     async def stop(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
         self.recorder.detach()
         if self.station.authorizer.remote is self.auth:
             self.station.authorizer.remote = None
@@ -227,9 +220,12 @@ class OcppClient:
         self._spawn(self._announce())
 
     async def _announce(self) -> None:
-        """After boot: the status of every connector, then security events recorded offline."""
+        """After boot: the status of every connector (queued behind the transaction messages
+        of an outage, so they reach the CSMS in order), then security events recorded
+        offline."""
         for cid in [0, *self.station.connector_ids]:
-            await self.send_status(cid)
+            status, code = self.current_status(cid)
+            self.recorder.queue_status(cid, status, code)
         await self.security.flush()
 
     # -- security ------------------------------------------------------------------------
@@ -309,48 +305,25 @@ class OcppClient:
             log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
             return None
 
-    async def send_status(self, connector_id: int, while_pending: bool = False) -> None:
+    def current_status(self, connector_id: int) -> tuple[str, str]:
+        """(status, error code) of a connector now; connector 0 is the station as a whole."""
         if connector_id == 0:
             views = self.station.views()
             bad = [v for v in views if v.status == "Faulted"]
             status = "Faulted" if bad and len(bad) == len(views) else "Available"
             if all(v.status == "Unavailable" for v in views):
                 status = "Unavailable"
-            await self.try_send(
-                call.StatusNotification(connector_id=0, error_code="NoError", status=status),
-                while_pending,
-            )
-            return
+            return status, "NoError"
         view = self.station.view(connector_id)
+        return view.status, view.error_code
+
+    async def send_status(self, connector_id: int, while_pending: bool = False) -> None:
+        """A live StatusNotification (the answer to a TriggerMessage)."""
+        status, code = self.current_status(connector_id)
         await self.try_send(
-            call.StatusNotification(
-                connector_id=connector_id, error_code=view.error_code, status=view.status
-            ),
+            call.StatusNotification(connector_id=connector_id, error_code=code, status=status),
             while_pending,
         )
-
-    async def _status_sender(self) -> None:
-        """StatusNotification per change; with MinimumStatusDuration, a status must last
-        that long to be reported (only the newest per connector is sent)."""
-        while True:
-            latest = {(ev := await self._status.get()).connector_id: ev}
-            hold = self.settings.get_int("MinimumStatusDuration")
-            if hold > 0:
-                await asyncio.sleep(hold)
-            while not self._status.empty():
-                ev = self._status.get_nowait()
-                latest[ev.connector_id] = ev
-            if not self.connected.is_set():
-                continue  # the current status of every connector is sent after the next boot
-            for ev in latest.values():
-                await self.try_send(
-                    call.StatusNotification(
-                        connector_id=ev.connector_id,
-                        error_code=ev.error_code,
-                        status=ev.status,
-                        info=ev.info[:50] or None,
-                    )
-                )
 
     async def send_meter_values(
         self, connector_id: int, context: str, measurands: list[str]

@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from ncpa.log import get_logger
-from ncpa.ocpp.outbox import METER, START, Item
+from ncpa.ocpp.outbox import METER, START, STATUS, Item
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import parse_time_or_none
 from ncpa.ocpp.v16.charge_point import ChargePoint
@@ -30,6 +30,7 @@ log = get_logger(__name__)
 
 # what a failed call looks like: CallError, schema-invalid CallResult, no answer in time
 CALL_FAILURES = (OCPPError, ValidationError, TimeoutError, TypeError, ValueError)
+STATUS_ATTEMPTS = 2
 
 
 class Session:
@@ -151,10 +152,23 @@ class Session:
                 continue
             await self.deliver(item)
 
+    async def _deliver_status(self, item: Item, payload: dict[str, Any]) -> None:
+        """A status is not a transaction message: a CSMS that refuses it twice loses it."""
+        try:
+            await self.cp.call(call.StatusNotification(**payload), unique_id=item.unique_id)
+        except CALL_FAILURES as e:
+            log.warning("ocpp.status.failed", connector=payload.get("connector_id"), error=repr(e))
+            await self.client.outbox.failed(item, STATUS_ATTEMPTS, 1)
+            return
+        await self.client.outbox.delivered(item)
+
     async def deliver(self, item: Item) -> None:
         client = self.client
         outbox = client.outbox
         payload = dict(item.payload)
+        if item.kind == STATUS:
+            await self._deliver_status(item, payload)
+            return
         if item.kind != START:
             if item.remote_id is None:
                 # the Start was dropped (attempts used up): the CSMS cannot know this transaction

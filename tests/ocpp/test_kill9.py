@@ -89,7 +89,12 @@ async def test_kill_9_with_queued_messages_then_delivery_after_restart(tmp_path:
                 lambda v: v["recent_transactions"] and v["recent_transactions"][0]["stop_ts"],
                 "stopped",
             )
-        await until(lambda: outbox_rows(tmp_path) == ["start", "stop"], 10, "queued")
+        # statuses wait in the same ordered pipe, around the transaction messages
+        await until(
+            lambda: [k for k in outbox_rows(tmp_path) if k != "status"] == ["start", "stop"],
+            10,
+            "queued",
+        )
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
         csms = await Csms(Quirks()).start(csms_port)
