@@ -35,7 +35,7 @@ from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
 from ncpa.ocpp.frame_trace import FrameTrace
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
-from ncpa.ocpp.outbox import START, Item, Outbox
+from ncpa.ocpp.outbox import START, STOP, Item, Outbox
 from ncpa.ocpp.security_log import SecurityLog
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
@@ -148,6 +148,7 @@ class OcppClient:
         # let events already published reach the outbox before the writer stops
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.recorder.flush(), 5)
+        await self.drain_stops()
         await cancel_all(*self._tasks)
         self._tasks = []
         await self.firmware.stop()
@@ -436,12 +437,21 @@ class OcppClient:
     ) -> None:
         await self.smart.after_remote_start(connector_id, profile, self.station.connection_timeout)
 
+    async def drain_stops(self) -> None:
+        """Before the connection closes for a reboot or a stop: give the CSMS the
+        StopTransactions of the sessions just ended (bounded: `shutdown_drain`)."""
+        if not self.connected.is_set() or self.options.shutdown_drain <= 0:
+            return
+        done = await self.outbox.drained(STOP, self.options.shutdown_drain)
+        log.info("ocpp.shutdown.drained" if done else "ocpp.shutdown.drain_timeout")
+
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"
         log.warning("ocpp.reset", type=kind)
         await self.security.event("ResetOrReboot", f"{kind} reset by the CSMS")
         await self.station.shutdown_sessions(reason)
         await self.recorder.flush()
+        await self.drain_stops()
         if self.on_reset is not None:
             self.on_reset(kind)
         else:

@@ -13,6 +13,7 @@ call_timeout = 30               # seconds to wait for a CallResult
 backoff_min = 2                 # reconnect delay, doubled each failure, with jitter
 backoff_max = 300
 outbox_max_rows = 200000        # queued transaction messages before meter values are thinned
+shutdown_drain = 10             # seconds a Reset or a stop waits for StopTransaction answers
 frame_trace = false             # log every OCPP frame, secrets redacted (also via the local API)
 ```
 `csms_url` may hold `{id}` where the charge point id goes (percent-encoded), for central
@@ -50,6 +51,7 @@ class OcppOptions:
     boot_retry: float = 60.0  # Boot retry when the CSMS gives interval 0
     outbox_max_rows: int = 200_000
     frame_trace: bool = False
+    shutdown_drain: float = 10.0
     data_dir: Path = Path("/var/lib/ncpa")
 
     @property
@@ -107,6 +109,8 @@ def parse_options(config: Config) -> OcppOptions:
         raise ConfigError("ocpp.ca_file: required by security profiles 2 and 3")
     if opts.security_profile == 3 and not (opts.client_cert and opts.client_key):
         raise ConfigError("ocpp.client_cert/client_key: required by security profile 3")
+    if opts.shutdown_drain < 0:
+        raise ConfigError("ocpp.shutdown_drain: must be >= 0")
     if opts.call_timeout <= 0 or opts.backoff_min <= 0 or opts.backoff_max < opts.backoff_min:
         raise ConfigError("ocpp: call_timeout, backoff_min > 0 and backoff_max >= backoff_min")
     return opts
