@@ -300,6 +300,19 @@ class Store:
 
         return await self.call(_close)
 
+    async def note_stopping(self, tx_id: int, reason: str, stop_id_tag: str | None) -> None:
+        """Why an open transaction is ending, on disk before its final meter read: a crash
+        in between still closes it with this reason (recovery), not as PowerLoss."""
+
+        def _note(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE transactions SET stop_reason = ?, stop_id_tag = ? "
+                "WHERE id = ? AND stop_ts IS NULL",
+                (reason, stop_id_tag, tx_id),
+            )
+
+        await self.call(_note)
+
     async def set_remote_id(self, tx_id: int, remote_id: str) -> None:
         def _set(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE transactions SET remote_id = ? WHERE id = ?", (remote_id, tx_id))

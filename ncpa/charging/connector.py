@@ -529,6 +529,8 @@ class Connector:
         tx = self.session.transaction
         if self.contactor_closed:
             await self._command_contactor(False)
+        # the reason is durable before the (up to meter_timeout) final read
+        await self.station.store.note_stopping(tx.id, str(reason), id_tag)
         reading = await self._read_meter(self._cfg.meter_timeout) if not self.faults else None
         if reading is None:
             reading = self.last_reading

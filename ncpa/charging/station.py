@@ -304,6 +304,11 @@ class ChargingStation:
         conn = self.connectors.get(connector_id)
         return await conn.stop(StopReason(reason), id_tag) if conn else False
 
+    def note_remote_id(self, transaction_id: int, remote_id: str) -> None:
+        """The CSMS's id, already on disk, for the open session's record."""
+        for conn in self.connectors.values():
+            conn.note_remote_id(transaction_id, remote_id)
+
     async def set_remote_id(self, transaction_id: int, remote_id: str) -> None:
         """The CSMS's id for a local transaction: on disk, and in the open session's record."""
         await self.store.set_remote_id(transaction_id, remote_id)

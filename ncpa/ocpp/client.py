@@ -112,6 +112,9 @@ class OcppClient:
         await self.smart.start()
         self.recorder.attach()
         await self.recorder.reconcile()
+        repaired = await self.outbox.repair_remote_ids()
+        if repaired:
+            log.warning("ocpp.outbox.remote_ids_repaired", transactions=repaired)
         authorizer = self.station.authorizer
         authorizer.remote = self.auth
         self.sync_pre_authorize()
@@ -399,7 +402,8 @@ class OcppClient:
         if item.kind != START:
             return
         assert remote_id is not None
-        await self.station.set_remote_id(item.tx_id, str(remote_id))
+        # on disk already (Outbox.delivered); the open session's record learns it here
+        self.station.note_remote_id(item.tx_id, str(remote_id))
         log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=remote_id)
         refused = info and info.get("status") != "Accepted"
         if refused and self.settings.get_bool("StopTransactionOnInvalidId"):

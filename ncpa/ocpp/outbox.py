@@ -276,8 +276,13 @@ class Outbox:
             with atomic(conn):
                 conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
                 if remote_id is not None:
+                    # one durable step: the answer, the queue and the local transaction
                     conn.execute(
                         "UPDATE ocpp_tx SET remote_id = ? WHERE tx_id = ?", (remote_id, item.tx_id)
+                    )
+                    conn.execute(
+                        "UPDATE transactions SET remote_id = ? WHERE id = ?",
+                        (str(remote_id), item.tx_id),
                     )
 
         await self.store.call(_done)
@@ -310,6 +315,20 @@ class Outbox:
         if drop:
             log.error("ocpp.outbox.dropped", action=item.action, tx=item.tx_id, attempts=attempts)
         return drop
+
+    async def repair_remote_ids(self) -> int:
+        """Local transactions missing the CSMS id the queue knows (written by older
+        versions in two steps, a crash between them): copy it over."""
+
+        def _repair(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE transactions SET remote_id = (SELECT CAST(t.remote_id AS TEXT) "
+                "FROM ocpp_tx t WHERE t.tx_id = transactions.id) "
+                "WHERE remote_id IS NULL AND id IN "
+                "(SELECT tx_id FROM ocpp_tx WHERE remote_id IS NOT NULL)"
+            ).rowcount
+
+        return await self.store.call(_repair)
 
     async def discard(self, item: Item, why: str) -> None:
         def _del(conn: sqlite3.Connection) -> None:
