@@ -40,6 +40,7 @@ from ncpa.api.settings import ApiSettings
 from ncpa.api.tls import ensure_certificate, server_context
 from ncpa.api.tokens import TokenError, TokenIssuer, load_or_create_device_key
 from ncpa.charging.station import ChargingStation
+from ncpa.config import ConfigError, os_reason
 from ncpa.log import get_logger
 from ncpa.updates.service import UpdateService
 
@@ -230,7 +231,13 @@ class ApiServer:
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.port, ssl_context=ctx)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as e:  # port in use, address not here: one line, exit code 2
+            await self.stop()
+            raise ConfigError(
+                f"api.port {s.port}: cannot listen on {s.host} ({os_reason(e)})"
+            ) from e
         self.port = s.port
         for addr in self._runner.addresses:
             self.port = int(addr[1])
