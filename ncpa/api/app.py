@@ -33,6 +33,7 @@ from ncpa.api import (
 from ncpa.api.energy_settings import EnergySettings, StoredEnergySettings
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, error_response
+from ncpa.api.listener import CappedSite
 from ncpa.api.pairing import JtiRegistry, PairingPolicy, load_issuer_keys
 from ncpa.api.ratelimit import RateLimiter
 from ncpa.api.routes import CLAIMS, ROLE_RANK, STATE, ApiState, Route
@@ -228,9 +229,13 @@ class ApiServer:
             # a QR token rides in the query: room for it, so that our own checks answer (JSON)
             max_line_size=MAX_LINE,
             max_field_size=MAX_LINE,
+            # from the connection's start too: also the deadline for the first headers
+            keepalive_timeout=s.idle_timeout,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port, ssl_context=ctx)
+        site = CappedSite(
+            self._runner, s.host, s.port, ssl_context=ctx, limits=s.connection_limits()
+        )
         try:
             await site.start()
         except OSError as e:  # port in use, address not here: one line, exit code 2
