@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,15 @@ def cmd_transactions(args: argparse.Namespace) -> int:
     return 0
 
 
+def output_closed(prog: str) -> int:
+    """`ncpa transactions | head`: the reader left. Say so once, without a traceback."""
+    # stdout is dead: point it at /dev/null, so that the interpreter's final flush is quiet
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    print(f"{prog}: output closed before the end (broken pipe)", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ncpa", description="NCPA charge-point agent")
     parser.add_argument("--version", action="version", version=f"ncpa {__version__}")
@@ -107,5 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"ncpa: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return output_closed("ncpa")
     parser.error(f"unknown command {args.cmd}")
     return 2

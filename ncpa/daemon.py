@@ -18,6 +18,7 @@ from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config, ConfigError
+from ncpa.datadir_lock import DataDirLock
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
@@ -191,6 +192,9 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         async with contextlib.AsyncExitStack() as stack:
             # each resource is released even when a later one fails to come up
+            lock = DataDirLock(cfg.data_dir)
+            lock.acquire()  # a second agent on this data_dir stops here, with one line
+            stack.callback(lock.release)
             store = await Store.open(cfg.data_dir)
             stack.push_async_callback(store.close)
             board, plant = await build_board(cfg)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ncpa.config import ConfigError, os_reason
+
 T = TypeVar("T")
 
 DB_NAME = "ncpa.sqlite3"
@@ -117,8 +119,12 @@ class Store:
     @classmethod
     async def open(cls, data_dir: Path) -> Store:
         store = cls(data_dir / DB_NAME)
-        await store.call(lambda _c: data_dir.mkdir(parents=True, exist_ok=True))
-        await store.call(store._connect)
+        try:
+            await store.call(lambda _c: data_dir.mkdir(parents=True, exist_ok=True))
+            await store.call(store._connect)
+        except (OSError, sqlite3.Error) as e:
+            # a setting the user gave: one line naming it, not a traceback
+            raise ConfigError(f"data_dir {data_dir}: cannot use it ({os_reason(e)})") from e
         await store.migrate("core", _CORE_MIGRATIONS)
         return store
 
@@ -390,7 +396,12 @@ class atomic:
 def read_transactions(data_dir: Path, limit: int = 50) -> list[TransactionRecord]:
     """Read-only access for the CLI while the daemon runs (WAL allows a concurrent reader)."""
     path = data_dir / DB_NAME
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    if not path.is_file():
+        raise ConfigError(f"data_dir {data_dir}: no database there ({DB_NAME} not found)")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise ConfigError(f"data_dir {data_dir}: cannot open {DB_NAME} ({e})") from e
     try:
         rows = conn.execute(
             f"SELECT {_TX_COLUMNS} FROM transactions ORDER BY id DESC LIMIT ?", (limit,)

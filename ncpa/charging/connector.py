@@ -22,6 +22,7 @@ from hal.evcc import MIN_OFFER_A, EvccFault, EvccStatus, PilotState
 from hal.meter import MeterReading
 from ncpa.charging import interlock
 from ncpa.charging.pwm_policy import PwmPolicy
+from ncpa.charging.reservation import Reservation
 from ncpa.charging.states import ConnectorStatus, Fault, LockMode, StopReason, error_code
 from ncpa.energy.limits import Limit
 from ncpa.events import (
@@ -59,14 +60,6 @@ class Session:
     transaction: TransactionRecord | None = None
     ended: bool = False  # the transaction stopped; waiting for the EV to unplug
     reservation_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reservation_id: int
-    id_tag: str
-    expiry_ts: float
-    parent_id_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -481,8 +474,14 @@ class Connector:
             if not self.accepts_session():
                 return
             pending = station.take_pending(self.cid)
-            if pending is not None:
-                self.session = Session(pending.id_tag, pending.parent_id_tag)
+            if pending is not None:  # take_pending checked it against the reservation
+                res = self.reservation
+                self.session = Session(
+                    pending.id_tag,
+                    pending.parent_id_tag,
+                    reservation_id=res.reservation_id if res is not None else None,
+                )
+                self.reservation = None
             elif self.reservation is not None:  # held for its id tag
                 return
             elif station.auth_mode == "PLUGNCHARGE":
