@@ -225,5 +225,7 @@ class Daemon:
             await self._stop.wait()
         log.info("ncpa.stopped")
         if self._restart:
-            os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
+            # the command line this process was started with: through the launcher when the
+            # unit started it, so that the restart is counted and checked like any start
+            os.execv(sys.executable, list(sys.orig_argv))
         return 0

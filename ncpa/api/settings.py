@@ -17,6 +17,7 @@ auth_window = 60
 max_upload_mb = 64
 learn_timeout = 30       # seconds GET /whitelist/card waits for a card
 health_timeout = 120     # seconds a new release has to report healthy
+confirm_after = 30       # seconds a new release must run before it counts as healthy
 ```
 """
 
@@ -56,6 +57,7 @@ class ApiSettings:
     max_upload_mb: float = 64.0
     learn_timeout: float = 30.0
     health_timeout: float = 120.0
+    confirm_after: float = 30.0
     firmware_version: str = field(default="")
 
     # -- derived ------------------------------------------------------------
@@ -165,3 +167,7 @@ def check(s: ApiSettings) -> None:
     need(0 < s.max_upload_mb <= 1024, "max_upload_mb: 0..1024")
     need(1 <= s.learn_timeout <= 300, "learn_timeout: 1..300 seconds")
     need(10 <= s.health_timeout <= 3600, "health_timeout: 10..3600 seconds")
+    need(
+        0.5 <= s.confirm_after < s.health_timeout,
+        "confirm_after: 0.5 seconds or more, and less than health_timeout",
+    )
