@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     hwcheck.add_arguments(
         sub.add_parser("hw-check", help="check the wiring of the real hardware, step by step")
     )
+    from ncpa import keys
+
+    keys.add_arguments(sub.add_parser("keys", help="the charger's keys: create, import, rotate"))
     args = parser.parse_args(argv)
     try:
         if args.cmd == "run":
@@ -100,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_transactions(args)
         if args.cmd == "hw-check":
             return hwcheck.command(args)
+        if args.cmd == "keys":
+            return keys.command(args)
         if args.cmd == "qr":
             from ncpa.qr import qr_main
 

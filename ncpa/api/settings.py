@@ -31,7 +31,11 @@ from typing import Any
 from ncpa.config import Config, ConfigError
 
 SECTION = "local_api"
-DEV_KEYS = Path(__file__).resolve().parent.parent.parent / "certs" / "dev"
+_CHECKOUT = Path(__file__).resolve().parent.parent.parent
+# development keys exist only in a checkout (`make certs`); an installed wheel has none and
+# never looks for keys inside its own code: developer mode there uses the production place
+DEV_KEYS = _CHECKOUT / "certs" / "dev"
+IN_CHECKOUT = (_CHECKOUT / "pyproject.toml").is_file()
 PROD_KEYS = Path("/etc/ncpa/keys")
 
 
@@ -70,7 +74,7 @@ class ApiSettings:
     def keys_path(self) -> Path:
         if self.keys_dir:
             return Path(self.keys_dir)
-        return DEV_KEYS if self.developer_mode else PROD_KEYS
+        return DEV_KEYS if self.developer_mode and IN_CHECKOUT else PROD_KEYS
 
     def issuer_key_paths(self) -> list[Path]:
         if self.issuer_keys:
