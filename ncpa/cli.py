@@ -64,10 +64,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_transactions(args: argparse.Namespace) -> int:
-    from ncpa.store import read_transactions
+    from ncpa.store import read_transactions, read_untrusted_clock
 
     cfg = _load(args)
     rows = read_transactions(cfg.data_dir, args.n)
+    untrusted = read_untrusted_clock(cfg.data_dir) if rows else set()
     if not rows:
         print("no transactions")
     for tx in rows:
@@ -76,6 +77,7 @@ def cmd_transactions(args: argparse.Namespace) -> int:
         print(
             f"{tx.id:>5}  connector {tx.connector_id}  {tx.id_tag:<20}  {start}  "
             f"{tx.consumed_wh:>10.1f} Wh  {state}"
+            + ("  (clock not synchronized: times uncertain)" if tx.id in untrusted else "")
         )
     return 0
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from hal.board import Board
-from ncpa import __version__
+from ncpa import __version__, clock
 from ncpa.api.settings import from_config as api_settings
 from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
@@ -191,8 +191,17 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         async with contextlib.AsyncExitStack() as stack:
             # each resource is released even when a later one fails to come up
+            # the clock's source first (a config error before anything opens); a real
+            # charger waits, bounded, for time sync: transactions are stamped with it
+            clock_settings = clock.parse_settings(cfg)
+            if cfg.simulated:
+                clock_settings = clock.ClockSettings(wait_for_sync=0, sync_source="system")
             store = await Store.open(cfg.data_dir)
             stack.push_async_callback(store.close)
+            clk = clock.configure(clock_settings)
+            if not clk.trusted():
+                notify("STATUS=waiting for the clock to be synchronized")
+            await clk.wait_for_sync(clock_settings.wait_for_sync)
             board, plant = await build_board(cfg)
             stack.push_async_callback(board.close)
             station = ChargingStation(cfg, store, board, EventBus())
