@@ -191,19 +191,19 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         async with contextlib.AsyncExitStack() as stack:
             # each resource is released even when a later one fails to come up
-            # the clock's source first (a config error before anything opens); a real
-            # charger waits, bounded, for time sync: transactions are stamped with it
+            # the clock's settings first (a config error before anything opens); a real
+            # charger waits, bounded, for time sync before the station runs
             clock_settings = clock.parse_settings(cfg)
             if cfg.simulated:
                 clock_settings = clock.ClockSettings(wait_for_sync=0, sync_source="system")
             store = await Store.open(cfg.data_dir)
             stack.push_async_callback(store.close)
+            board, plant = await build_board(cfg)  # wiring errors first: one line, exit 2
+            stack.push_async_callback(board.close)
             clk = clock.configure(clock_settings)
             if not clk.trusted():
                 notify("STATUS=waiting for the clock to be synchronized")
             await clk.wait_for_sync(clock_settings.wait_for_sync)
-            board, plant = await build_board(cfg)
-            stack.push_async_callback(board.close)
             station = ChargingStation(cfg, store, board, EventBus())
             self.station = station
             components, control = self._components(cfg, store, board, plant, station)
