@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from hal.board import Board
-from ncpa import __version__
+from ncpa import __version__, clock
 from ncpa.api.settings import from_config as api_settings
 from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
@@ -195,10 +195,19 @@ class Daemon:
             lock = DataDirLock(cfg.data_dir)
             lock.acquire()  # a second agent on this data_dir stops here, with one line
             stack.callback(lock.release)
+            # the clock's settings first (a config error before anything opens); a real
+            # charger waits, bounded, for time sync before the station runs
+            clock_settings = clock.parse_settings(cfg)
+            if cfg.simulated:
+                clock_settings = clock.ClockSettings(wait_for_sync=0, sync_source="system")
             store = await Store.open(cfg.data_dir)
             stack.push_async_callback(store.close)
-            board, plant = await build_board(cfg)
+            board, plant = await build_board(cfg)  # wiring errors first: one line, exit 2
             stack.push_async_callback(board.close)
+            clk = clock.configure(clock_settings)
+            if not clk.trusted():
+                notify("STATUS=waiting for the clock to be synchronized")
+            await clk.wait_for_sync(clock_settings.wait_for_sync)
             station = ChargingStation(cfg, store, board, EventBus())
             self.station = station
             components, control = self._components(cfg, store, board, plant, station)
@@ -229,5 +238,7 @@ class Daemon:
             await self._stop.wait()
         log.info("ncpa.stopped")
         if self._restart:
-            os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
+            # the command line this process was started with: through the launcher when the
+            # unit started it, so that the restart is counted and checked like any start
+            os.execv(sys.executable, list(sys.orig_argv))
         return 0

@@ -98,7 +98,8 @@ def qr_main(args: argparse.Namespace) -> int:
         key_pem = args.issuer_key.read_bytes()
         secret = read_secret_file(args.secret)
     except (OSError, ValueError) as e:
-        print(f"ncpa qr: {e} (run `make certs` for the development keys)", file=sys.stderr)
+        hint = "development keys: `make certs` in a checkout; on a charger: --issuer-key, --secret"
+        print(f"ncpa qr: {e} ({hint})", file=sys.stderr)
         return 2
     wifi = Wifi(args.ssid, args.psk, args.wifi_type, args.hidden) if args.ssid else None
     for role in roles:

@@ -20,6 +20,7 @@ health_timeout = 120     # seconds a new release has to report healthy
 max_connections = 64     # open at once; at the cap the oldest TLS handshake makes room
 handshake_timeout = 10   # seconds from connect to the end of the TLS handshake
 idle_timeout = 15        # seconds a connection may wait for (the headers of) a request
+confirm_after = 30       # seconds a new release must run before it counts as healthy
 ```
 """
 
@@ -34,7 +35,11 @@ from ncpa.api.listener import ConnectionLimits
 from ncpa.config import Config, ConfigError
 
 SECTION = "local_api"
-DEV_KEYS = Path(__file__).resolve().parent.parent.parent / "certs" / "dev"
+_CHECKOUT = Path(__file__).resolve().parent.parent.parent
+# development keys exist only in a checkout (`make certs`); an installed wheel has none and
+# never looks for keys inside its own code: developer mode there uses the production place
+DEV_KEYS = _CHECKOUT / "certs" / "dev"
+IN_CHECKOUT = (_CHECKOUT / "pyproject.toml").is_file()
 PROD_KEYS = Path("/etc/ncpa/keys")
 
 
@@ -63,6 +68,7 @@ class ApiSettings:
     max_connections: int = 64
     handshake_timeout: float = 10.0
     idle_timeout: float = 15.0
+    confirm_after: float = 30.0
     firmware_version: str = field(default="")
 
     # -- derived ------------------------------------------------------------
@@ -75,7 +81,7 @@ class ApiSettings:
     def keys_path(self) -> Path:
         if self.keys_dir:
             return Path(self.keys_dir)
-        return DEV_KEYS if self.developer_mode else PROD_KEYS
+        return DEV_KEYS if self.developer_mode and IN_CHECKOUT else PROD_KEYS
 
     def issuer_key_paths(self) -> list[Path]:
         if self.issuer_keys:
@@ -179,3 +185,7 @@ def check(s: ApiSettings) -> None:
     need(1 <= s.max_connections <= 512, "max_connections: 1..512")
     need(0.5 <= s.handshake_timeout <= 120, "handshake_timeout: 0.5..120 seconds")
     need(0.5 <= s.idle_timeout <= 3600, "idle_timeout: 0.5..3600 seconds")
+    need(
+        0.5 <= s.confirm_after < s.health_timeout,
+        "confirm_after: 0.5 seconds or more, and less than health_timeout",
+    )

@@ -25,11 +25,15 @@ def api_components(
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
-    confirm_after: float = 30.0,
+    confirm_after: float | None = None,  # None: [local_api] confirm_after
 ) -> list[UpdateHealth | ApiServer]:
     """Raises ConfigError on a bad [local_api] section (before anything starts)."""
     settings = from_config(cfg, firmware_version=__version__)
     return [
-        UpdateHealth(cfg.data_dir, on_reboot, confirm_after=confirm_after),
+        UpdateHealth(
+            cfg.data_dir,
+            on_reboot,
+            confirm_after=settings.confirm_after if confirm_after is None else confirm_after,
+        ),
         ApiServer(station, settings, on_reboot=on_reboot, energy=energy, hotspot=hotspot),
     ]

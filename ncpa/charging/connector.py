@@ -20,6 +20,7 @@ from hal.board import ConnectorDevices
 from hal.errors import DeviceError
 from hal.evcc import MIN_OFFER_A, EvccFault, EvccStatus, PilotState
 from hal.meter import MeterReading
+from ncpa import clock
 from ncpa.charging import interlock
 from ncpa.charging.pwm_policy import PwmPolicy
 from ncpa.charging.reservation import Reservation
@@ -500,7 +501,7 @@ class Connector:
         if reading is None:
             return  # the meter fault is set; the session waits
         rec = await self.station.store.open_transaction(
-            self.cid, self.session.id_tag, reading.energy_wh, time.time()
+            self.cid, self.session.id_tag, reading.energy_wh, clock.now(), clock.trusted()
         )
         # durable from here on: only now may power flow
         self.session.transaction = rec
@@ -536,7 +537,7 @@ class Connector:
         energy = reading.energy_wh if reading is not None else tx.last_meter_wh
         energy = max(energy, tx.meter_start_wh)
         rec = await self.station.store.close_transaction(
-            tx.id, energy, time.time(), str(reason), id_tag
+            tx.id, energy, clock.now(), str(reason), id_tag, clock.trusted()
         )
         self.session.transaction = None
         self.session.ended = True

@@ -17,6 +17,7 @@ from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from ncpa import clock
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import METER, START, STATUS, Item
 from ncpa.ocpp.tasks import cancel_all
@@ -87,6 +88,7 @@ class Session:
             return None
         status, interval = str(res.status), int(res.interval)
         csms_time = parse_time_or_none(res.current_time)
+        clock.offer_csms_time(csms_time)  # the time source when NTP has not synchronized
         skew = round(time.time() - csms_time, 1) if csms_time is not None else None
         log.info("ocpp.boot", status=status, interval=interval, clock_skew_s=skew)
         if status == "Accepted" and interval > 0:

@@ -312,7 +312,7 @@ async def test_migrations_per_component_are_idempotent(tmp_path: Path) -> None:
         versions = await store.call(
             lambda c: dict(c.execute("SELECT component, version FROM schema_versions"))
         )
-        assert versions == {"core": 1, "things": 2, "other": 1}
+        assert versions == {"core": 1, "transactions_clock": 1, "things": 2, "other": 1}
     finally:
         await store.close()
 
