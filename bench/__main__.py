@@ -46,6 +46,9 @@ BENCHMARKS = [
     Benchmark("profile_to_pilot", "charging profile -> pilot offer (ms)"),
     Benchmark("ocpp_replay", "OCPP message replay"),
     Benchmark("ocpp_profile_to_pilot", "SetChargingProfile from the CSMS -> pilot offer (ms)"),
+    Benchmark(
+        "web_page", "web page weight (kB) and first render in Chromium (ms)", {"--runs": "5"}
+    ),
 ]
 
 

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from hal.board import Board
 from ncpa import __version__, clock
+from ncpa.api.csms_link import CsmsLink
+from ncpa.api.page_services import PageOptions
 from ncpa.api.settings import from_config as api_settings
 from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
@@ -141,18 +143,21 @@ class Daemon:
         hotspot = self._hotspot(cfg)
         if hotspot is not None:
             components.append(hotspot)
+        csms = CsmsLink(configured=bool(cfg.ocpp.csms_url))  # the web page's CSMS state
         components += api_components(
             cfg,
             station,
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
+            page=PageOptions(csms=csms),
         )
         if cfg.ocpp.csms_url:
             from ncpa.ocpp.client import OcppClient
 
             ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
             ocpp.on_reset = lambda kind: self.request_restart()
+            csms.attach(ocpp.connected)
             api = api_settings(cfg, firmware_version=__version__)
             ocpp.firmware.installer = bundle_installer(
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart

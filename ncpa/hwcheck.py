@@ -227,6 +227,21 @@ class HwCheck:
         return f"card {uid}"
 
     # -- the run --------------------------------------------------------------------
+    async def run_steps(self, board: Board) -> list[StepResult]:
+        """Every step on `board`, in order (the agent's API runs them on its own board)."""
+        for c in board.connectors:
+            n = c.connector_id
+            await self.step(f"connector {n}: meter", partial(self.meter, c))
+            await self.step(f"connector {n}: charge controller", partial(self.controller, c))
+            await self.step(f"connector {n}: contactor", partial(self.contactor, c))
+            await self.step(f"connector {n}: lock", partial(self.lock, c))
+        await self.step("inputs", lambda: self.inputs(board))
+        await self.step("RFID reader", lambda: self.card(board), self.card_timeout + 5)
+        self.results.append(
+            StepResult("shunt trip", SKIP, "not fired: it trips the breaker; test it by hand")
+        )
+        return self.results
+
     async def run(self, pin_factory: Any = None) -> int:
         self.say(f"NCPA hardware check, station {self.config.station.id}")
         try:
@@ -235,17 +250,7 @@ class HwCheck:
             self.say(f"configuration error: {e}")
             return 2
         try:
-            for c in board.connectors:
-                n = c.connector_id
-                await self.step(f"connector {n}: meter", partial(self.meter, c))
-                await self.step(f"connector {n}: charge controller", partial(self.controller, c))
-                await self.step(f"connector {n}: contactor", partial(self.contactor, c))
-                await self.step(f"connector {n}: lock", partial(self.lock, c))
-            await self.step("inputs", lambda: self.inputs(board))
-            await self.step("RFID reader", lambda: self.card(board), self.card_timeout + 5)
-            self.results.append(
-                StepResult("shunt trip", SKIP, "not fired: it trips the breaker; test it by hand")
-            )
+            await self.run_steps(board)
         finally:
             await board.close()
         self.table()

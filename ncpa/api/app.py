@@ -25,15 +25,21 @@ from ncpa.api import (
     routes_charging,
     routes_config,
     routes_development,
+    routes_diagnostics,
+    routes_live,
     routes_schedules,
+    routes_simulator,
     routes_status,
     routes_upgrade,
+    routes_web,
     routes_whitelist,
+    routes_whitelist_edit,
 )
 from ncpa.api.energy_settings import EnergySettings, StoredEnergySettings
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, error_response
 from ncpa.api.listener import CappedSite
+from ncpa.api.page_services import PAGE, PageOptions, PageServices
 from ncpa.api.pairing import JtiRegistry, PairingPolicy, load_issuer_keys
 from ncpa.api.ratelimit import RateLimiter
 from ncpa.api.routes import CLAIMS, ROLE_RANK, STATE, ApiState, Route
@@ -62,9 +68,14 @@ def all_routes(developer_mode: bool) -> list[Route]:
         *routes_charging.ROUTES,
         *routes_schedules.ROUTES,
         *routes_upgrade.ROUTES,
+        *routes_live.ROUTES,
+        *routes_diagnostics.ROUTES,
+        *routes_web.ROUTES,
+        *routes_whitelist_edit.ROUTES,
     ]
     if developer_mode:  # production: not registered at all, so every one of them is a 404
         routes += routes_development.ROUTES
+        routes += routes_simulator.ROUTES
     return routes
 
 
@@ -154,6 +165,7 @@ def create_app(
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
+    page: PageOptions | None = None,
 ) -> web.Application:
     # uploads are streamed; every other body is small
     app = web.Application(middlewares=[middleware], client_max_size=256 * 1024)
@@ -177,6 +189,9 @@ def create_app(
         hotspot=hotspot,
     )
     app[STATE] = state
+    services = PageServices.create(station, page)
+    app[PAGE] = services
+    app[routes_web.FILES] = routes_web.load_static()
     table: dict[Any, Route] = {}
     for r in all_routes(settings.developer_mode):
         table[app.router.add_route(r.method, r.path, r.handler)] = r
@@ -185,8 +200,10 @@ def create_app(
 
     async def on_startup(_: web.Application) -> None:
         await state.jtis.migrate()
+        services.start()
 
     async def on_cleanup(_: web.Application) -> None:
+        services.stop()
         await state.close()
 
     app.on_startup.append(on_startup)
@@ -203,6 +220,7 @@ class ApiServer:
     on_reboot: Callable[[], None]
     energy: EnergySettings | None = None
     hotspot: Callable[[], dict[str, Any]] | None = None
+    page: PageOptions | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, init=False)
 
@@ -220,7 +238,12 @@ class ApiServer:
                 )
             ctx = server_context(cert, key)
         app = create_app(
-            self.station, s, on_reboot=self.on_reboot, energy=self.energy, hotspot=self.hotspot
+            self.station,
+            s,
+            on_reboot=self.on_reboot,
+            energy=self.energy,
+            hotspot=self.hotspot,
+            page=self.page,
         )
         self._runner = web.AppRunner(
             app,

@@ -12,6 +12,7 @@ from typing import Any
 from ncpa import __version__
 from ncpa.api.app import ApiServer
 from ncpa.api.energy_settings import EnergySettings
+from ncpa.api.page_services import PageOptions
 from ncpa.api.settings import from_config
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
@@ -25,15 +26,21 @@ def api_components(
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
+    page: PageOptions | None = None,
     confirm_after: float | None = None,  # None: [local_api] confirm_after
 ) -> list[UpdateHealth | ApiServer]:
     """Raises ConfigError on a bad [local_api] section (before anything starts)."""
     settings = from_config(cfg, firmware_version=__version__)
+    page = page or PageOptions()
+    if cfg.simulated and page.simulator_url is None:  # the web page's simulator panel
+        page.simulator_url = f"http://127.0.0.1:{cfg.sim.port}"
     return [
         UpdateHealth(
             cfg.data_dir,
             on_reboot,
             confirm_after=settings.confirm_after if confirm_after is None else confirm_after,
         ),
-        ApiServer(station, settings, on_reboot=on_reboot, energy=energy, hotspot=hotspot),
+        ApiServer(
+            station, settings, on_reboot=on_reboot, energy=energy, hotspot=hotspot, page=page
+        ),
     ]
