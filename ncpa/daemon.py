@@ -130,10 +130,12 @@ class Daemon:
         if plant is not None:
             from simulator.control import ControlServer
             from simulator.grid import SimGridMeter, add_grid_routes
+            from simulator.pv import add_pv_routes
 
             sim_grid = SimGridMeter([c.meter for c in board.connectors], phases=cfg.station.phases)
             control = ControlServer(plant, cfg.sim.port, agent_view(station))
             add_grid_routes(control.app, sim_grid)
+            add_pv_routes(control.app, sim_grid.pv)
             components.append(control)
         energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
         components.append(energy)

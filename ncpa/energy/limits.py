@@ -24,6 +24,8 @@ GRID = "grid"
 CSMS = "csms"
 SCHEDULE = "schedule"
 TARIFF = "tariff"
+MODE = "mode"  # the charging mode (FAST, SOLAR, SOLAR_MIN)
+EXTERNAL = "external"  # home automation (MQTT), expires unless refreshed
 
 
 @dataclass(frozen=True, slots=True)
