@@ -21,6 +21,7 @@ from ncpa.config import Config, ConfigError
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
+from ncpa.home.settings import csms_state, parse_mqtt_settings
 from ncpa.hotspot_service import HotspotService, parse_hotspot_settings
 from ncpa.log import get_logger
 from ncpa.store import Store
@@ -149,6 +150,7 @@ class Daemon:
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
         )
+        csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
         if cfg.ocpp.csms_url:
             from ncpa.ocpp.client import OcppClient
 
@@ -159,6 +161,16 @@ class Daemon:
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart
             )
             components.append(ocpp)
+            csms_link = ocpp.connected
+        mqtt = parse_mqtt_settings(cfg)  # a bad [mqtt] section: ConfigError before the start
+        if mqtt.enabled:
+            from ncpa.home.service import MqttService
+
+            components.append(
+                MqttService(
+                    mqtt, station, energy, csms=csms_state(csms_link), sw_version=__version__
+                )
+            )
         return components, control
 
     @staticmethod
