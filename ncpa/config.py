@@ -20,6 +20,8 @@ LOCK_MODES = ("UNLOCKED", "TRANSACTION", "LOCKED")
 OCPP_VERSIONS = ("1.6", "2.0.1", "auto")
 RECOVERY_MODES = ("close", "resume")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# every top-level section a config file may hold (each component checks its own)
+KNOWN_SECTIONS = ("mqtt",)
 
 # Every section of the file; a component that reads one from Config.raw checks its keys
 # (hardware: hal/drivers/settings.py, local_api: ncpa/api/settings.py, energy:
@@ -94,6 +96,7 @@ class SimConfig:
     ev_initial_soc: float = 0.5
     ev_max_current: float = 16.0
     ev_phases: int = 3
+    phase_switch: bool = False  # a 1/3-phase switch contactor (the SOLAR modes use it)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ncpa.datadir_lock import DataDirLock
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
+from ncpa.home.settings import csms_state, parse_mqtt_settings
 from ncpa.hotspot_service import HotspotService, parse_hotspot_settings
 from ncpa.log import get_logger
 from ncpa.store import Store
@@ -133,10 +134,12 @@ class Daemon:
         if plant is not None:
             from simulator.control import ControlServer
             from simulator.grid import SimGridMeter, add_grid_routes
+            from simulator.pv import add_pv_routes
 
             sim_grid = SimGridMeter([c.meter for c in board.connectors], phases=cfg.station.phases)
             control = ControlServer(plant, cfg.sim.port, agent_view(station))
             add_grid_routes(control.app, sim_grid)
+            add_pv_routes(control.app, sim_grid.pv)
             components.append(control)
         energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
         components.append(energy)
@@ -152,6 +155,7 @@ class Daemon:
             hotspot=hotspot.status if hotspot is not None else None,
             page=PageOptions(csms=csms),
         )
+        csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
         if cfg.ocpp.csms_url:
             from ncpa.ocpp.client import OcppClient
 
@@ -163,6 +167,16 @@ class Daemon:
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart
             )
             components.append(ocpp)
+            csms_link = ocpp.connected
+        mqtt = parse_mqtt_settings(cfg)  # a bad [mqtt] section: ConfigError before the start
+        if mqtt.enabled:
+            from ncpa.home.service import MqttService
+
+            components.append(
+                MqttService(
+                    mqtt, station, energy, csms=csms_state(csms_link), sw_version=__version__
+                )
+            )
         return components, control
 
     @staticmethod

@@ -245,6 +245,25 @@ class Connector:
             await self._evaluate()
             return "Accepted"
 
+    async def switch_phases(self, phases: int) -> bool:
+        """Switch the phase count (1 or 3); False while the interlock does not allow it
+        (contactor closed, or an offer in force) or without a phase switch."""
+        switch = self.dev.phase_switch
+        if switch is None:
+            return False
+        async with self._mutex:  # nothing closes the contactor during the switch
+            if not interlock.may_switch_phases(self.contactor_closed, self.pwm.current_a):
+                return False
+            if switch.phases != phases:
+                try:
+                    await switch.set_phases(phases)
+                except DeviceError as e:
+                    log.error("phase_switch.failed", connector=self.cid, error=str(e))
+                    return False
+                log.info("phase_switch", connector=self.cid, phases=phases)
+            await self._evaluate()
+            return True
+
     def note_remote_id(self, transaction_id: int, remote_id: str) -> None:
         tx = self._tx
         if tx is not None and tx.id == transaction_id and self.session is not None:

@@ -332,6 +332,17 @@ class ChargingStation:
         for conn in self.connectors.values():
             conn.note_remote_id(transaction_id, remote_id)
 
+    async def switch_phases(self, connector_id: int, phases: int) -> bool:
+        """The charging modes' phase switching: only with the contactor open, EV paused."""
+        conn = self.connectors.get(connector_id)
+        return conn is not None and await conn.switch_phases(phases)
+
+    def phase_switch_phases(self, connector_id: int) -> int | None:
+        """Phases the connector's switch connects now; None without a switch."""
+        conn = self.connectors.get(connector_id)
+        switch = conn.dev.phase_switch if conn is not None else None
+        return switch.phases if switch is not None else None
+
     async def unlock(self, connector_id: int) -> str:
         conn = self.connectors.get(connector_id)
         if conn is None:
