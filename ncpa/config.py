@@ -20,9 +20,6 @@ LOCK_MODES = ("UNLOCKED", "TRANSACTION", "LOCKED")
 OCPP_VERSIONS = ("1.6", "2.0.1", "auto")
 RECOVERY_MODES = ("close", "resume")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# every top-level section a config file may hold (each component checks its own)
-KNOWN_SECTIONS = ("mqtt",)
-
 # Every section of the file; a component that reads one from Config.raw checks its keys
 # (hardware: hal/drivers/settings.py, local_api: ncpa/api/settings.py, energy:
 # ncpa/energy/settings.py, hotspot: ncpa/hotspot_service.py, ocpp_client: ncpa/ocpp/options.py).
@@ -39,6 +36,8 @@ KNOWN_SECTIONS = (
     "hotspot",
     "sim",
     "log",
+    "clock",
+    "mqtt",
 )
 KNOWN_TOP_LEVEL_KEYS = ("data_dir", "developer_mode")
 ID_MAX_LEN = 48  # OCPP: CiString48 (1.6 chargeBoxIdentity), identifierString[48] (2.0.1)
