@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint fmt certs clean chromium
+.PHONY: demo test bench lint fmt certs clean wheelhouse chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# the offline install set for a charger (docs/deployment.md): wheelhouse/<arch>/*.whl
+WHEELHOUSE  ?= wheelhouse
+WHEEL_ARCHS ?= aarch64
+wheelhouse: $(STAMP)
+	PYTHON=$(BIN)/python sh systemd/wheelhouse.sh $(WHEELHOUSE) $(WHEEL_ARCHS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo/data

@@ -41,6 +41,7 @@ BENCHMARKS = [
         {"--runs": "200"},
     ),
     Benchmark("api_status", "local API GET /status (req/s, ms)", {"--seconds": "3"}),
+    Benchmark("api_churn", "RSS after 2,000 HTTPS connections opened and closed (MB)", {}),
     Benchmark("grid_reduction", "grid measurement -> lower pilot offer (ms)", {"--steps": "200"}),
     Benchmark("profile_to_pilot", "charging profile -> pilot offer (ms)"),
     Benchmark("ocpp_replay", "OCPP message replay"),

@@ -53,10 +53,12 @@ def _drain(stream: IO[str]) -> None:
         pass
 
 
-def spawn(workdir: Path) -> tuple[subprocess.Popen[str], Start]:
+def spawn(
+    workdir: Path, config: str = CONFIG, api_port: int | None = None
+) -> tuple[subprocess.Popen[str], Start]:
     """Start the agent; return it once it logged ncpa.ready."""
     cfg = workdir / "ncpa.toml"
-    cfg.write_text(CONFIG)
+    cfg.write_text(config)
     cmd = [
         sys.executable,
         "-m",
@@ -70,7 +72,7 @@ def spawn(workdir: Path) -> tuple[subprocess.Popen[str], Start]:
         "--sim-port",
         str(free_port()),
         "--api-port",
-        str(free_port()),
+        str(api_port or free_port()),
         "--log-format",
         "json",
     ]

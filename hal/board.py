@@ -10,6 +10,7 @@ from hal.evcc import ChargeController
 from hal.inputs import DigitalInput
 from hal.lock import SocketLock
 from hal.meter import EnergyMeter
+from hal.phase_switch import PhaseSwitch
 from hal.rfid import RfidReader
 from hal.shunt import ShuntTrip
 
@@ -23,6 +24,7 @@ class ConnectorDevices:
     meter: EnergyMeter
     contactor: Contactor
     lock: SocketLock | None  # None: tethered cable, nothing to lock
+    phase_switch: PhaseSwitch | None = None  # None: charges on the wired phases
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from hal.board import Board
-from ncpa import __version__
+from ncpa import __version__, clock
 from ncpa.api.csms_link import CsmsLink
 from ncpa.api.page_services import PageOptions
 from ncpa.api.settings import from_config as api_settings
@@ -20,9 +20,11 @@ from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config, ConfigError
+from ncpa.datadir_lock import DataDirLock
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
+from ncpa.home.settings import csms_state, parse_mqtt_settings
 from ncpa.hotspot_service import HotspotService, parse_hotspot_settings
 from ncpa.log import get_logger
 from ncpa.store import Store
@@ -132,10 +134,12 @@ class Daemon:
         if plant is not None:
             from simulator.control import ControlServer
             from simulator.grid import SimGridMeter, add_grid_routes
+            from simulator.pv import add_pv_routes
 
             sim_grid = SimGridMeter([c.meter for c in board.connectors], phases=cfg.station.phases)
             control = ControlServer(plant, cfg.sim.port, agent_view(station))
             add_grid_routes(control.app, sim_grid)
+            add_pv_routes(control.app, sim_grid.pv)
             components.append(control)
         energy = EnergyManager(station, board, cfg, grid_meter=sim_grid)
         components.append(energy)
@@ -154,6 +158,7 @@ class Daemon:
             hotspot=hotspot.status if hotspot is not None else None,
             page=page,
         )
+        csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
         if cfg.ocpp.csms_url:
             from ncpa.ocpp.client import OcppClient
 
@@ -165,6 +170,16 @@ class Daemon:
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart
             )
             components.append(ocpp)
+            csms_link = ocpp.connected
+        mqtt = parse_mqtt_settings(cfg)  # a bad [mqtt] section: ConfigError before the start
+        if mqtt.enabled:
+            from ncpa.home.service import MqttService
+
+            components.append(
+                MqttService(
+                    mqtt, station, energy, csms=csms_state(csms_link), sw_version=__version__
+                )
+            )
         return components, control
 
     @staticmethod
@@ -199,10 +214,22 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         async with contextlib.AsyncExitStack() as stack:
             # each resource is released even when a later one fails to come up
+            lock = DataDirLock(cfg.data_dir)
+            lock.acquire()  # a second agent on this data_dir stops here, with one line
+            stack.callback(lock.release)
+            # the clock's settings first (a config error before anything opens); a real
+            # charger waits, bounded, for time sync before the station runs
+            clock_settings = clock.parse_settings(cfg)
+            if cfg.simulated:
+                clock_settings = clock.ClockSettings(wait_for_sync=0, sync_source="system")
             store = await Store.open(cfg.data_dir)
             stack.push_async_callback(store.close)
-            board, plant = await build_board(cfg)
+            board, plant = await build_board(cfg)  # wiring errors first: one line, exit 2
             stack.push_async_callback(board.close)
+            clk = clock.configure(clock_settings)
+            if not clk.trusted():
+                notify("STATUS=waiting for the clock to be synchronized")
+            await clk.wait_for_sync(clock_settings.wait_for_sync)
             station = ChargingStation(cfg, store, board, EventBus())
             self.station = station
             components, control = self._components(cfg, store, board, plant, station)
@@ -233,5 +260,7 @@ class Daemon:
             await self._stop.wait()
         log.info("ncpa.stopped")
         if self._restart:
-            os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
+            # the command line this process was started with: through the launcher when the
+            # unit started it, so that the restart is counted and checked like any start
+            os.execv(sys.executable, list(sys.orig_argv))
         return 0

@@ -86,6 +86,14 @@ class SafetyAction:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ChargingModeChanged:
+    """The charging mode (FAST, SOLAR, SOLAR_MIN) or its state (following, hold, ...)."""
+
+    mode: str
+    state: str
+
+
 E = TypeVar("E")
 Handler = Callable[[Any], None]
 

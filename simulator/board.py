@@ -10,6 +10,7 @@ from simulator.devices import (
     SimInput,
     SimLock,
     SimMeter,
+    SimPhaseSwitch,
     SimRfid,
     SimShunt,
 )
@@ -34,6 +35,7 @@ def build_board(config: Config, plant: Plant | None = None) -> tuple[Board, Plan
             meter=SimMeter(plant, cid),
             contactor=SimContactor(plant, cid),
             lock=SimLock(plant, cid) if st.has_lock else None,
+            phase_switch=SimPhaseSwitch(plant, cid) if sim.phase_switch else None,
         )
         for cid in sorted(plant.connectors)
     ]

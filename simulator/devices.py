@@ -148,3 +148,25 @@ class SimInput:
                 yield await queue.get()
         finally:
             remove()
+
+
+class SimPhaseSwitch:
+    """The phase-switch contactor: the plant's connector charges on 1 or all its phases.
+
+    Switching under load would arc on real hardware: here it raises, and the plant
+    keeps every switch (with the contactor state) so tests can check the rule held.
+    """
+
+    def __init__(self, plant: Plant, cid: int) -> None:
+        self.plant = plant
+        self.cid = cid
+        self._wired = plant.connectors[cid].phases
+
+    @property
+    def phases(self) -> int:
+        return self.plant.connectors[self.cid].phases
+
+    async def set_phases(self, phases: int) -> None:
+        if phases not in (1, 3) or phases > self._wired:
+            raise ValueError(f"phases: 1 or {self._wired}")
+        self.plant.switch_phases(self.cid, phases)

@@ -3,8 +3,9 @@
 The control API (`add_grid_routes`) sets the household load per phase
 (`POST /sim/grid {"currents": [..]}` -> `set_household`) and can make the
 meter go silent (`{"lost": true}` -> `set_lost`). Each `read()` returns, once per period,
-household load + the current that the charger's own meters measure, as a real
-meter at the grid connection would.
+household load + the current that the charger's own meters measure - the simulated
+solar production (simulator/pv.py, `POST /sim/pv`), as a real meter at the grid
+connection would (an export reads negative).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hal.errors import DeviceError
 from hal.grid import GridReading, TariffPeriod
 from hal.grid_pushed import check_currents
 from hal.meter import EnergyMeter
+from simulator.pv import PvProfile
 
 
 class SimGridMeter:
@@ -40,6 +42,7 @@ class SimGridMeter:
         self._lost = False
         self._latest: GridReading | None = None
         self._next = 0.0
+        self.pv = PvProfile(phases)  # subtracted: an export reads negative
 
     def _pad(self, currents: tuple[float, ...]) -> tuple[float, ...]:
         values = list(currents[: self.phases])
@@ -89,7 +92,8 @@ class SimGridMeter:
             reading = await meter.read()
             for n in range(self.phases):
                 ev[n] += reading.current_a[n]
-        currents = tuple(h + e for h, e in zip(self._household, ev, strict=True))
+        pv = self.pv.currents()
+        currents = tuple(h + e - s for h, e, s in zip(self._household, ev, pv, strict=True))
         self._latest = GridReading(current_a=currents, timestamp=time.time(), tariff=self.tariff)
         return self._latest
 

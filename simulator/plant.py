@@ -59,6 +59,8 @@ class Plant:
         self._listeners: list[Callable[[int], None]] = []
         self._input_listeners: list[Callable[[str, bool], None]] = []
         self._last_advance = time.monotonic()
+        # every phase switch: (connector, phases, contactor physically closed at the time)
+        self.phase_switches: list[tuple[int, int, bool]] = []
 
     # -- observers (the simulated devices) ---------------------------------------
 
@@ -184,6 +186,18 @@ class Plant:
     def set_contactor(self, cid: int, closed: bool) -> None:
         self.advance()
         self.connectors[cid].contactor_cmd = closed
+        self._changed(cid)
+
+    def switch_phases(self, cid: int, phases: int) -> None:
+        """The phase-switch contactor moves; refused (DeviceError) under load."""
+        from hal.errors import DeviceError
+
+        c = self.connectors[cid]
+        self.advance()
+        self.phase_switches.append((cid, phases, c.contactor_closed))
+        if c.contactor_closed:
+            raise DeviceError("phase switch under load: the main contactor is closed")
+        c.phases = phases
         self._changed(cid)
 
     def move_lock(self, cid: int, locked: bool) -> None:

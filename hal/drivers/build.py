@@ -18,6 +18,7 @@ from hal.drivers.card_reader import SerialCardReader
 from hal.drivers.gpio_contactor import GpioContactor
 from hal.drivers.gpio_input import GpioDigitalInput
 from hal.drivers.gpio_lock import GpioSocketLock
+from hal.drivers.gpio_phase_switch import GpioPhaseSwitch
 from hal.drivers.gpio_pins import Input, Output, make_pin_factory
 from hal.drivers.gpio_shunt import GpioShuntTrip
 from hal.drivers.modbus_meter import ModbusLink, ModbusMeter
@@ -133,7 +134,21 @@ class _Builder:
                 ),
                 timeout=lk.timeout or _lock_timeout(self.config),
             )  # fmt: skip
-        return ConnectorDevices(n, evcc, meter, contactor, lock)
+        switch = None
+        if c.phase_switch is not None:
+            ps = c.phase_switch
+            feedback = None
+            if ps.feedback_pin is not None:
+                feedback = self.input(
+                    ps.feedback_pin, ps.feedback_active_high, ps.feedback_pull,
+                    f"{w}.phase_switch.feedback_pin",
+                )  # fmt: skip
+            switch = GpioPhaseSwitch(
+                self.output(ps.coil_pin, ps.coil_active_high, f"{w}.phase_switch.coil_pin"),
+                feedback,
+                ps.settle,
+            )
+        return ConnectorDevices(n, evcc, meter, contactor, lock, switch)
 
     async def rfid(self, r: RfidSettings) -> SerialCardReader:
         reader: SerialCardReader

@@ -10,6 +10,8 @@ from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
+from ncpa.config import ConfigError
+
 PIN_FACTORIES = ("lgpio", "rpigpio", "pigpio", "native", "mock")
 
 
@@ -18,7 +20,12 @@ def make_pin_factory(name: str) -> Any:
     if not name:
         return None
     (ep,) = entry_points(group="gpiozero_pin_factories", name=name)
-    return ep.load()()
+    try:
+        return ep.load()()
+    except Exception as e:  # ImportError (lgpio not installed), BadPinFactory (no GPIO chip)
+        raise ConfigError(
+            f"hardware.gpio_pin_factory: {name!r} cannot be used here ({type(e).__name__}: {e})"
+        ) from e
 
 
 class Output:

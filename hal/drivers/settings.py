@@ -93,11 +93,22 @@ class LockSettings:
 
 
 @dataclass(frozen=True)
+class PhaseSwitchSettings:
+    coil_pin: int = _pin()  # relay coil: on = L1 only, off = all three phases
+    coil_active_high: bool = True
+    feedback_pin: int | None = _pin(required=False)  # aux contact, on = 1 phase
+    feedback_active_high: bool = True
+    feedback_pull: str = _choices(*PULLS, default="off")
+    settle: float = _ranged(0.1, 0.0, 2.0)  # seconds for the contacts to move
+
+
+@dataclass(frozen=True)
 class ConnectorHardware:
     meter: MeterSettings
     evcc: EvccSettings
     contactor: ContactorSettings
     lock: LockSettings | None
+    phase_switch: PhaseSwitchSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -197,8 +208,10 @@ def _connector(data: Any, n: int, has_lock: bool) -> ConnectorHardware:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table")
     for key in data:
-        if key not in ("meter", "evcc", "contactor", "lock"):
-            raise ConfigError(f"{where}.{key}: unknown device (meter, evcc, contactor, lock)")
+        if key not in ("meter", "evcc", "contactor", "lock", "phase_switch"):
+            raise ConfigError(
+                f"{where}.{key}: unknown device (meter, evcc, contactor, lock, phase_switch)"
+            )
     for key in ("meter", "evcc", "contactor"):
         if key not in data:
             raise ConfigError(f"{where}.{key}: missing (every connector needs one)")
@@ -232,7 +245,10 @@ def _connector(data: Any, n: int, has_lock: bool) -> ConnectorHardware:
         for key in ("lock_pin", "unlock_pin", "feedback_pin"):
             if getattr(lock, key) is None:
                 raise ConfigError(f"{where}.lock.{key}: missing (needed with backend gpio)")
-    return ConnectorHardware(meter, evcc, contactor, lock)
+    switch = None
+    if "phase_switch" in data:
+        switch = parse_table(PhaseSwitchSettings, data["phase_switch"], f"{where}.phase_switch")
+    return ConnectorHardware(meter, evcc, contactor, lock, switch)
 
 
 def _check_pins(hw: HardwareSettings) -> None:
@@ -253,6 +269,9 @@ def _check_pins(hw: HardwareSettings) -> None:
             take(c.lock.lock_pin, f"{w}.lock.lock_pin")
             take(c.lock.unlock_pin, f"{w}.lock.unlock_pin")
             take(c.lock.feedback_pin, f"{w}.lock.feedback_pin")
+        if c.phase_switch:
+            take(c.phase_switch.coil_pin, f"{w}.phase_switch.coil_pin")
+            take(c.phase_switch.feedback_pin, f"{w}.phase_switch.feedback_pin")
     take(hw.shunt.pin, "hardware.shunt.pin")
     take(hw.shunt.feedback_pin, "hardware.shunt.feedback_pin")
     for name, inp in hw.inputs.items():

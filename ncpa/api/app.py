@@ -38,6 +38,7 @@ from ncpa.api import (
 from ncpa.api.energy_settings import EnergySettings, StoredEnergySettings
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, error_response
+from ncpa.api.listener import CappedSite
 from ncpa.api.page_services import PAGE, PageOptions, PageServices
 from ncpa.api.pairing import JtiRegistry, PairingPolicy, load_issuer_keys
 from ncpa.api.ratelimit import RateLimiter
@@ -46,6 +47,7 @@ from ncpa.api.settings import ApiSettings
 from ncpa.api.tls import ensure_certificate, server_context
 from ncpa.api.tokens import TokenError, TokenIssuer, load_or_create_device_key
 from ncpa.charging.station import ChargingStation
+from ncpa.config import ConfigError, os_reason
 from ncpa.log import get_logger
 from ncpa.updates.service import UpdateService
 
@@ -250,10 +252,20 @@ class ApiServer:
             # a QR token rides in the query: room for it, so that our own checks answer (JSON)
             max_line_size=MAX_LINE,
             max_field_size=MAX_LINE,
+            # from the connection's start too: also the deadline for the first headers
+            keepalive_timeout=s.idle_timeout,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port, ssl_context=ctx)
-        await site.start()
+        site = CappedSite(
+            self._runner, s.host, s.port, ssl_context=ctx, limits=s.connection_limits()
+        )
+        try:
+            await site.start()
+        except OSError as e:  # port in use, address not here: one line, exit code 2
+            await self.stop()
+            raise ConfigError(
+                f"api.port {s.port}: cannot listen on {s.host} ({os_reason(e)})"
+            ) from e
         self.port = s.port
         for addr in self._runner.addresses:
             self.port = int(addr[1])

@@ -20,8 +20,10 @@ from hal.board import ConnectorDevices
 from hal.errors import DeviceError
 from hal.evcc import MIN_OFFER_A, EvccFault, EvccStatus, PilotState
 from hal.meter import MeterReading
+from ncpa import clock
 from ncpa.charging import interlock
 from ncpa.charging.pwm_policy import PwmPolicy
+from ncpa.charging.reservation import Reservation
 from ncpa.charging.states import ConnectorStatus, Fault, LockMode, StopReason, error_code
 from ncpa.energy.limits import Limit
 from ncpa.events import (
@@ -59,14 +61,6 @@ class Session:
     transaction: TransactionRecord | None = None
     ended: bool = False  # the transaction stopped; waiting for the EV to unplug
     reservation_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reservation_id: int
-    id_tag: str
-    expiry_ts: float
-    parent_id_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +244,25 @@ class Connector:
             self.operative = operative
             await self._evaluate()
             return "Accepted"
+
+    async def switch_phases(self, phases: int) -> bool:
+        """Switch the phase count (1 or 3); False while the interlock does not allow it
+        (contactor closed, or an offer in force) or without a phase switch."""
+        switch = self.dev.phase_switch
+        if switch is None:
+            return False
+        async with self._mutex:  # nothing closes the contactor during the switch
+            if not interlock.may_switch_phases(self.contactor_closed, self.pwm.current_a):
+                return False
+            if switch.phases != phases:
+                try:
+                    await switch.set_phases(phases)
+                except DeviceError as e:
+                    log.error("phase_switch.failed", connector=self.cid, error=str(e))
+                    return False
+                log.info("phase_switch", connector=self.cid, phases=phases)
+            await self._evaluate()
+            return True
 
     def note_remote_id(self, transaction_id: int, remote_id: str) -> None:
         tx = self._tx
@@ -481,8 +494,14 @@ class Connector:
             if not self.accepts_session():
                 return
             pending = station.take_pending(self.cid)
-            if pending is not None:
-                self.session = Session(pending.id_tag, pending.parent_id_tag)
+            if pending is not None:  # take_pending checked it against the reservation
+                res = self.reservation
+                self.session = Session(
+                    pending.id_tag,
+                    pending.parent_id_tag,
+                    reservation_id=res.reservation_id if res is not None else None,
+                )
+                self.reservation = None
             elif self.reservation is not None:  # held for its id tag
                 return
             elif station.auth_mode == "PLUGNCHARGE":
@@ -501,7 +520,7 @@ class Connector:
         if reading is None:
             return  # the meter fault is set; the session waits
         rec = await self.station.store.open_transaction(
-            self.cid, self.session.id_tag, reading.energy_wh, time.time()
+            self.cid, self.session.id_tag, reading.energy_wh, clock.now(), clock.trusted()
         )
         # durable from here on: only now may power flow
         self.session.transaction = rec
@@ -529,13 +548,15 @@ class Connector:
         tx = self.session.transaction
         if self.contactor_closed:
             await self._command_contactor(False)
+        # the reason is durable before the (up to meter_timeout) final read
+        await self.station.store.note_stopping(tx.id, str(reason), id_tag)
         reading = await self._read_meter(self._cfg.meter_timeout) if not self.faults else None
         if reading is None:
             reading = self.last_reading
         energy = reading.energy_wh if reading is not None else tx.last_meter_wh
         energy = max(energy, tx.meter_start_wh)
         rec = await self.station.store.close_transaction(
-            tx.id, energy, time.time(), str(reason), id_tag
+            tx.id, energy, clock.now(), str(reason), id_tag, clock.trusted()
         )
         self.session.transaction = None
         self.session.ended = True

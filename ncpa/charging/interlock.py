@@ -46,3 +46,9 @@ def is_welded(
 ) -> bool:
     """Commanded open for longer than the settle time, yet the aux contact says closed."""
     return not commanded_closed and feedback_closed and seconds_since_open >= settle_s
+
+
+def may_switch_phases(contactor_closed: bool, offered_a: float) -> bool:
+    """IEC 61851: the phase count changes only with the contactor open and the EV paused
+    (no PWM offer, so it cannot ask for energy in the middle of the switch)."""
+    return not contactor_closed and offered_a == 0.0

@@ -24,6 +24,9 @@ GRID = "grid"
 CSMS = "csms"
 SCHEDULE = "schedule"
 TARIFF = "tariff"
+MODE = "mode"  # the charging mode (FAST, SOLAR, SOLAR_MIN)
+EXTERNAL = "external"  # home automation (MQTT), expires unless refreshed
+PAUSE = "pause"  # a connector paused by its owner (MQTT pause/resume): 0 A
 
 
 @dataclass(frozen=True, slots=True)

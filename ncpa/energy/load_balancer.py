@@ -69,6 +69,28 @@ def _floor(amps: float) -> float:
     return max(0.0, math.floor(amps * 10 + 1e-9) / 10)  # 0.1 A steps, never rounded up
 
 
+def split_total(
+    total: float, connectors: Sequence[ConnectorLoad], minimum: float
+) -> dict[int, float | None]:
+    """Share `total` between connectors in a transaction, earliest first.
+
+    Each running session gets at least the EV minimum; sessions that do
+    not fit get 0 (they wait, SuspendedEVSE). A connector without a
+    session gets the share it would have if one started now, so that a
+    new session never pushes the sum over the total for long.
+    """
+    active = sorted((c for c in connectors if c.active), key=lambda c: c.started)
+    fit = len(active) if minimum <= 0 else min(len(active), int(total // minimum + 1e-9))
+    out: dict[int, float | None] = {}
+    for n, c in enumerate(active):
+        out[c.connector_id] = _floor(total / fit) if n < fit else 0.0
+    idle_share = _floor(total / (fit + 1))
+    for c in connectors:
+        if not c.active:
+            out[c.connector_id] = idle_share
+    return out
+
+
 @dataclass
 class LoadBalancer:
     cfg: EnergyConfig
@@ -160,24 +182,7 @@ class LoadBalancer:
         )
 
     def split(self, total: float, connectors: Sequence[ConnectorLoad]) -> dict[int, float | None]:
-        """Share `total` between connectors in a transaction, earliest first.
-
-        Each running session gets at least the EV minimum; sessions that do
-        not fit get 0 (they wait, SuspendedEVSE). A connector without a
-        session gets the share it would have if one started now, so that a
-        new session never pushes the sum over the total for long.
-        """
-        active = sorted((c for c in connectors if c.active), key=lambda c: c.started)
-        minimum = self.cfg.min_current
-        fit = len(active) if minimum <= 0 else min(len(active), int(total // minimum + 1e-9))
-        out: dict[int, float | None] = {}
-        for n, c in enumerate(active):
-            out[c.connector_id] = _floor(total / fit) if n < fit else 0.0
-        idle_share = _floor(total / (fit + 1))
-        for c in connectors:
-            if not c.active:
-                out[c.connector_id] = idle_share
-        return out
+        return split_total(total, connectors, self.cfg.min_current)
 
     def _set_mode(self, mode: str, reason: str) -> None:
         if mode != self._mode:
@@ -198,13 +203,16 @@ class GridBalancer:
         *,
         optional: bool = False,
         on_reading: Callable[[GridReading], None] | None = None,
+        on_step: Callable[[GridReading | None, float], None] | None = None,
     ) -> None:
         """optional: a meter that may never report (pushed values): balancing starts
-        with its first reading, and silence before that is "off", not "lost"."""
+        with its first reading, and silence before that is "off", not "lost".
+        on_step(reading or None, now): after each decision (the charging modes follow it)."""
         self.station = station
         self.meter = meter
         self.optional = optional
         self.on_reading = on_reading
+        self.on_step = on_step
         self._seen = False
         self.cfg = cfg
         self.balancer = LoadBalancer(cfg, grid_max_current, phases)
@@ -249,6 +257,8 @@ class GridBalancer:
         else:
             decision = self.balancer.update(reading, self.connectors(now), now)
         self.apply(decision)
+        if self.on_step is not None:
+            self.on_step(reading, now)
         return decision
 
     def lost_after(self) -> float:

@@ -22,15 +22,19 @@ from hal.errors import DeviceError
 from hal.grid import GridMeter, GridReading
 from hal.grid_pushed import PushedGrid
 from ncpa.config import Config
+from ncpa.energy.charging_mode import ChargingModeSource
 from ncpa.energy.explain import explain_limit, rounded
+from ncpa.energy.external_limit import ExternalLimit
 from ncpa.energy.load_balancer import GridBalancer
 from ncpa.energy.local_schedule import ScheduleSource, local_zone
 from ncpa.energy.settings import (
+    KEY_CHARGING_MODE,
     KEY_GRID_CURRENTS,
     KEY_GRID_MAX_CURRENT,
     KEY_LOAD_SHEDDING,
     KEY_ON_OFF_PEAK,
     EnergyConfig,
+    check_charging_mode,
     check_grid_max_current,
     check_load_shedding,
     check_on_off_peak,
@@ -120,15 +124,35 @@ class EnergyManager:
         self.on_off_peak = self.cfg.on_off_peak
         self.tariff = TariffSource(station, self.on_off_peak, self.cfg.tariff_unknown)
         self.schedule = ScheduleSource(station, self.tz)
+        self.modes = self._charging_modes(station, board)
+        self.external = ExternalLimit(station.limits, self.cfg.external_limit_ttl_s)
         self.balancer: GridBalancer | None = None
         self._meter: GridMeter | None = None
         self._balancer_task: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self._settings: dict[str, Any] = {}
 
+    def _charging_modes(self, station: StationInfo, board: Board) -> ChargingModeSource:
+        switches = {c.connector_id: c.phase_switch for c in board.connectors if c.phase_switch}
+        modes = ChargingModeSource(
+            station,
+            self.cfg,
+            self.phases,
+            switch_ids=sorted(switches),
+            switch_phases=getattr(station, "switch_phases", None),
+        )
+        if switches and self.phases == 3:
+            modes.controller.switched(min(s.phases for s in switches.values()))
+        return modes
+
+    def _mode_step(self, reading: GridReading | None, now: float) -> None:
+        if self.balancer is not None:
+            self.modes.step(reading, self.balancer.connectors(now), now)
+
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.modes.load()
         await self._read_settings()
         self._start_tariff()
         await self.schedule.load()
@@ -151,6 +175,8 @@ class EnergyManager:
         await self._stop_balancer()
         await self.tariff.stop()
         await self.schedule.stop()
+        self.modes.clear()
+        self.external.close()
 
     async def _start_balancer(self) -> None:
         mode = self.load_shedding
@@ -174,6 +200,7 @@ class EnergyManager:
             self.phases,
             optional=mode == "NO",
             on_reading=self._on_reading,
+            on_step=self._mode_step,
         )
         self._balancer_task = asyncio.get_running_loop().create_task(
             self.balancer.run(), name="load-balancer"
@@ -219,6 +246,10 @@ class EnergyManager:
         self.on_off_peak = self._checked(
             settings, KEY_ON_OFF_PEAK, check_on_off_peak, self.cfg.on_off_peak
         )
+        mode = self._checked(
+            settings, KEY_CHARGING_MODE, check_charging_mode, self.cfg.charging_mode
+        )
+        self.modes.apply_mode(mode)  # written by another process: the poll applies it
 
     @staticmethod
     def _checked(settings: dict[str, Any], key: str, check: Any, default: Any) -> Any:
@@ -302,4 +333,9 @@ class EnergyManager:
             },
             "tariff": self.tariff.tariff.value if self.tariff.tariff else None,
             "schedule": self.schedule.schedule.to_json() if self.schedule.schedule else None,
+            "chargingMode": self.modes.explain(),
         }
+
+    async def set_charging_mode(self, mode: object) -> str:
+        """The local API and MQTT: FAST | SOLAR | SOLAR_MIN. Raises ValueError."""
+        return await self.modes.set_mode(mode)

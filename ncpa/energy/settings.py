@@ -5,7 +5,8 @@ Store settings keys (shared with the local API, which writes them):
 `grid_max_current` (float, A per phase), `load_shedding` (NO | P1 |
 XEMEX_BLACK | XEMEX_9600), `on_off_peak` (ON_PEAK | OFF_PEAK |
 TRANSACTION_PEAK), `grid_currents` (list of 1-3 floats, pushed values),
-`charge_schedule` (the /schedules/chargepoint object).
+`charge_schedule` (the /schedules/chargepoint object), `charging_mode` (FAST | SOLAR |
+SOLAR_MIN).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ KEY_LOAD_SHEDDING = "load_shedding"
 KEY_ON_OFF_PEAK = "on_off_peak"
 KEY_GRID_CURRENTS = "grid_currents"
 KEY_CHARGE_SCHEDULE = "charge_schedule"
+KEY_CHARGING_MODE = "charging_mode"
 
 LOAD_SHEDDING_MODES = ("NO", "P1", "XEMEX_BLACK", "XEMEX_9600")
 PEAK_MODES = ("ON_PEAK", "OFF_PEAK", "TRANSACTION_PEAK")
+CHARGING_MODES = ("FAST", "SOLAR", "SOLAR_MIN")
 MAX_GRID_CURRENT = 400.0  # amps per phase; a main fuse larger than this is a typo
 
 
@@ -64,6 +67,13 @@ class EnergyConfig:
     tariff_input_low: bool = True  # input active = low tariff
     tariff_unknown: str = "charge"  # OFF_PEAK with no tariff known: charge | wait
     timezone: str = ""  # IANA name for local schedules; "" = the system's
+    # charging modes (ncpa/energy/charging_mode.py, docs/home.md)
+    charging_mode: str = "FAST"  # FAST | SOLAR | SOLAR_MIN (the factory default)
+    solar_start_delay_s: float = 60.0  # export >= min_current per phase this long: start
+    solar_stop_delay_s: float = 300.0  # hold time: below min_current this long, pause
+    solar_import_allowance: float = 0.0  # amps of import allowed, summed over the phases
+    phase_switch_delay_s: float = 120.0  # a phase count must fit this long before a switch
+    external_limit_ttl_s: float = 60.0  # the `external` limit expires unless refreshed
 
 
 def parse_energy_config(raw: dict[str, Any]) -> EnergyConfig:
@@ -90,13 +100,33 @@ def parse_energy_config(raw: dict[str, Any]) -> EnergyConfig:
         check_on_off_peak(cfg.on_off_peak)
     except ValueError as e:
         raise ConfigError(f"energy: {e}") from e
-    for name in ("safe_current", "margin", "min_current", "resume_margin", "increase_deadband"):
+    for name in (
+        "safe_current",
+        "margin",
+        "min_current",
+        "resume_margin",
+        "increase_deadband",
+        "solar_import_allowance",
+    ):
         if not 0 <= getattr(cfg, name) <= MAX_GRID_CURRENT:
             raise ConfigError(f"energy.{name}: must be 0..{MAX_GRID_CURRENT:.0f} A")
-    for name in ("resume_delay_s", "min_pause_s", "smoothing_s"):
+    for name in (
+        "resume_delay_s",
+        "min_pause_s",
+        "smoothing_s",
+        "solar_start_delay_s",
+        "solar_stop_delay_s",
+        "phase_switch_delay_s",
+    ):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"energy.{name}: must be >= 0")
-    for name in ("lost_after_s", "pushed_stale_s", "xemex_interval_s", "xemex_timeout_s"):
+    for name in (
+        "lost_after_s",
+        "pushed_stale_s",
+        "xemex_interval_s",
+        "xemex_timeout_s",
+        "external_limit_ttl_s",
+    ):
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"energy.{name}: must be > 0")
     if cfg.phase_rotation not in (0, 1, 2):
@@ -108,6 +138,10 @@ def parse_energy_config(raw: dict[str, Any]) -> EnergyConfig:
             ZoneInfo(cfg.timezone)
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ConfigError(f"energy.timezone: {cfg.timezone!r} is not a known time zone") from e
+    try:
+        check_charging_mode(cfg.charging_mode)
+    except ValueError as e:
+        raise ConfigError(f"energy: {e}") from e
     if cfg.p1_version not in ("auto", "2.2", "4", "5", "be"):
         raise ConfigError("energy.p1_version: auto, 2.2, 4, 5 or be")
     return cfg
@@ -131,4 +165,10 @@ def check_load_shedding(value: object) -> str:
 def check_on_off_peak(value: object) -> str:
     if value not in PEAK_MODES:
         raise ValueError(f"on-off-peak: {value!r}, one of {', '.join(PEAK_MODES)}")
+    return str(value)
+
+
+def check_charging_mode(value: object) -> str:
+    if value not in CHARGING_MODES:
+        raise ValueError(f"charging mode: {value!r}, one of {', '.join(CHARGING_MODES)}")
     return str(value)

@@ -28,6 +28,12 @@ class ConnectorInfo(Protocol):
     @property
     def last_reading(self) -> MeterReading | None: ...
 
+    @property
+    def contactor_closed(self) -> bool: ...
+
+    @property
+    def offered_a(self) -> float: ...
+
 
 class StationInfo(Protocol):
     @property

@@ -1,9 +1,10 @@
-"""Transaction events of the charging core -> durable outbox rows, in event order.
+"""Transaction and status events of the charging core -> durable outbox rows, in event order.
 
 The core publishes synchronously; events go into one asyncio queue and a single
-task writes them to the outbox, so the order of Start, MeterValues and Stop is
-the order of the events. `reconcile()` catches up on transactions whose events
-were missed (the agent died between the core's commit and ours).
+task writes them to the outbox, so the order of Start, MeterValues, Stop and the
+status notifications around them is the order of the events. `reconcile()` catches
+up on transactions whose events were missed (the agent died between the core's commit
+and ours).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import time
 from typing import Any
 
 from ncpa.charging.station import ChargingStation
-from ncpa.events import MeterSample, TransactionStarted, TransactionStopped
+from ncpa.events import MeterSample, StatusChanged, TransactionStarted, TransactionStopped
 from ncpa.log import get_logger
 from ncpa.ocpp.meter_values import meter_value
-from ncpa.ocpp.outbox import METER, START, STOP, Outbox
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Outbox
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.store import TransactionRecord
@@ -44,6 +45,7 @@ class TransactionRecorder:
             bus.subscribe(self._started, TransactionStarted),
             bus.subscribe(self._stopped, TransactionStopped),
             bus.subscribe(self._sample, MeterSample),
+            bus.subscribe(self._status, StatusChanged),
         ]
 
     def detach(self) -> None:
@@ -77,6 +79,21 @@ class TransactionRecorder:
                 )
             ]
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
+
+    def _status(self, ev: StatusChanged) -> None:
+        self.queue_status(ev.connector_id, ev.status, ev.error_code, ev.info)
+
+    def queue_status(self, connector_id: int, status: str, error_code: str, info: str = "") -> None:
+        """A StatusNotification, in order with the transaction messages around it."""
+        payload: dict[str, Any] = {
+            "connector_id": connector_id,
+            "error_code": error_code,
+            "status": status,
+            "timestamp": fmt_time(time.time()),
+        }
+        if info:
+            payload["info"] = info[:50]
+        self._queue.put_nowait((STATUS, connector_id, payload))
 
     def _sample(self, ev: MeterSample) -> None:
         self.latest[ev.connector_id] = ev
@@ -122,6 +139,13 @@ class TransactionRecorder:
         await self._queue.join()
 
     async def _write(self, kind: str, tx_id: int, payload: dict[str, Any]) -> None:
+        if kind == STATUS:
+            # MinimumStatusDuration: a status must last that long to be reported
+            hold = self.settings.get_int("MinimumStatusDuration")
+            await self.outbox.enqueue(
+                STATUS, 0, payload, connector_id=tx_id, not_before=time.time() + hold
+            )
+            return
         state = await self.outbox.tx_state(tx_id)
         start_queued = state is not None and state[1]
         stop_queued = state is not None and state[2]
@@ -135,8 +159,14 @@ class TransactionRecorder:
             if record is None:
                 log.error("ocpp.outbox.unknown_transaction", tx=tx_id)
                 return
-            await self.outbox.enqueue(START, tx_id, start_from_record(record))
-        await self.outbox.enqueue(kind, tx_id, payload)
+            await self.outbox.enqueue(
+                START, tx_id, start_from_record(record), connector_id=record.connector_id
+            )
+        connector_id = payload.get("connector_id")
+        if connector_id is None:
+            record = await self.station.store.transaction(tx_id)
+            connector_id = record.connector_id if record is not None else None
+        await self.outbox.enqueue(kind, tx_id, payload, connector_id=connector_id)
 
     async def reconcile(self) -> None:
         """Queue Start/Stop of recent transactions the outbox has not seen."""
@@ -153,7 +183,9 @@ class TransactionRecorder:
             state = await self.outbox.tx_state(record.id)
             if state is None or not state[1]:
                 log.warning("ocpp.outbox.reconcile_start", tx=record.id)
-                await self.outbox.enqueue(START, record.id, start_from_record(record))
+                await self.outbox.enqueue(
+                    START, record.id, start_from_record(record), connector_id=record.connector_id
+                )
             if not record.is_open and (state is None or not state[2]):
                 log.warning("ocpp.outbox.reconcile_stop", tx=record.id)
                 assert record.stop_ts is not None
@@ -166,6 +198,7 @@ class TransactionRecorder:
                         record.stop_reason or "Other",
                         record.stop_id_tag,
                     ),
+                    connector_id=record.connector_id,
                 )
 
 

@@ -79,9 +79,15 @@ class Rig:
         return self.meter.readings[start : start + n]
 
 
-def sim_config(tmp: Path, energy: dict[str, Any], connectors: int = 1) -> Config:
+def sim_config(
+    tmp: Path, energy: dict[str, Any], connectors: int = 1, phase_switch: bool = False
+) -> Config:
     cfg = load(None, {"data_dir": str(tmp), "simulated": True})
-    cfg = replace(cfg, station=replace(cfg.station, connectors=connectors))
+    cfg = replace(
+        cfg,
+        station=replace(cfg.station, connectors=connectors),
+        sim=replace(cfg.sim, phase_switch=phase_switch),
+    )
     defaults = {
         "grid_max_current": 25.0,
         "load_shedding": "P1",
@@ -109,9 +115,10 @@ async def sim_station(
     household: tuple[float, ...] = (0.0, 0.0, 0.0),
     connectors: int = 1,
     simulated_grid: bool = True,  # False: the manager builds the real backend of the mode
+    phase_switch: bool = False,  # the simulated board has a 1/3-phase switch
     **energy: Any,
 ) -> AsyncIterator[Rig]:
-    config = sim_config(tmp, energy, connectors)
+    config = sim_config(tmp, energy, connectors, phase_switch)
     bus = EventBus()
     async with sim_charger(config, bus=bus, start=False) as c:
         grid = SimGridMeter(

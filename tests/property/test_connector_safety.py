@@ -11,10 +11,11 @@ import asyncio
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -48,6 +49,8 @@ class ConnectorSafety(RuleBasedStateMachine):
             pwm_min_interval=0.05,
             connection_timeout=5.0,
         )
+        # every connector has a 1/3-phase switch, commanded at random below
+        self.cfg = replace(self.cfg, sim=replace(self.cfg.sim, phase_switch=True))
         self.loop.run_until_complete(self._start())
 
     async def _start(self) -> None:
@@ -127,6 +130,10 @@ class ConnectorSafety(RuleBasedStateMachine):
         self.station.limits.set(source, amps)
         self.run()
 
+    @rule(cid=st.sampled_from(CONNECTORS), phases=st.sampled_from([1, 3]))
+    def switch_phases(self, cid: int, phases: int) -> None:
+        self.run(self.station.switch_phases(cid, phases))
+
     @rule(cid=st.sampled_from(CONNECTORS))
     def remote_stop(self, cid: int) -> None:
         self.run(self.station.stop_connector(cid, "Remote"))
@@ -176,6 +183,11 @@ class ConnectorSafety(RuleBasedStateMachine):
             assert plant.breaker_closed, why + " after a shunt trip"
 
     @invariant()
+    def phases_switch_only_with_the_contactor_open(self) -> None:
+        for cid, phases, closed in self.plant.phase_switches:
+            assert not closed, f"connector {cid}: switched to {phases} phase(s) under load"
+
+    @invariant()
     def offer_within_limit(self) -> None:
         for cid, c in self.plant.connectors.items():
             if c.offered_a > 0 and FaultKind.EVCC_LINK_LOST not in c.faults:
@@ -219,3 +231,11 @@ ConnectorSafety.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestConnectorSafety = ConnectorSafety.TestCase
+
+
+@given(closed=st.booleans(), offered=st.one_of(st.just(0.0), st.floats(0.0, 80.0)))
+def test_phase_switch_rule(closed: bool, offered: float) -> None:
+    """The interlock allows a phase switch only with the contactor open and no offer."""
+    from ncpa.charging.interlock import may_switch_phases
+
+    assert may_switch_phases(closed, offered) == (not closed and offered == 0.0)

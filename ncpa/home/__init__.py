@@ -1,0 +1,1 @@
+"""The charger in the home: MQTT state and commands, with Home Assistant discovery."""
