@@ -365,15 +365,17 @@ class Connector:
     def _lock_target(self, now_mono: float) -> bool | None:
         if self.dev.lock is None:
             return None
-        if now_mono < self._unlock_until:
-            return False
         mode = self.station.lock_mode
         tx_open = self._tx is not None
-        if mode == LockMode.LOCKED:
+        if tx_open or mode != LockMode.LOCKED:
+            # an unlock command frees the cable of LOCKED mode between sessions only: the
+            # window must not outlive a mode change or hold the lock open for a transaction
+            self._unlock_until = 0.0
+        if tx_open:
             return True
-        if mode == LockMode.TRANSACTION:
-            return tx_open or self._awaiting_release is not None
-        return tx_open
+        if mode == LockMode.LOCKED:
+            return now_mono >= self._unlock_until
+        return mode == LockMode.TRANSACTION and self._awaiting_release is not None
 
     def _offer_target(self) -> float:
         """What the EV may draw now: the effective limit, or nothing."""
