@@ -76,6 +76,9 @@ class ConnectorView:
     faults: frozenset[str]
     transaction: TransactionRecord | None
     last_reading: MeterReading | None
+    # time.time() of the last contactor switch or offer change: a meter reading older than
+    # this does not show what the EV draws now
+    draw_changed_ts: float = 0.0
 
 
 class Connector:
@@ -94,6 +97,7 @@ class Connector:
         self._inoperative_pending = False
         self.contactor_closed = False  # what we commanded
         self._contactor_changed = time.monotonic()
+        self._draw_changed_ts = 0.0
         self._lock_cmd: bool | None = None
         self.lock_confirmed = False
         self._lock_retry_at = 0.0
@@ -173,6 +177,7 @@ class Connector:
             faults=frozenset(str(f) for f in self.faults),
             transaction=self._tx,
             last_reading=self.last_reading,
+            draw_changed_ts=self._draw_changed_ts,
         )
 
     @property
@@ -574,6 +579,7 @@ class Connector:
                 return
         if closed != self.contactor_closed:
             log.info("contactor", connector=self.cid, closed=closed)
+            self._draw_changed_ts = time.time()
         self.contactor_closed = closed
         self._contactor_changed = time.monotonic()
 
@@ -588,6 +594,7 @@ class Connector:
             self._set_faults(remove=Fault.EVCC_LINK_LOST)
         if amps != self.pwm.current_a:
             log.info("pwm", connector=self.cid, amps=amps)
+            self._draw_changed_ts = time.time()
         self.pwm.applied(amps, time.monotonic())
 
     async def _drive_lock(self, locked: bool, now: float) -> None:

@@ -28,6 +28,12 @@ class ConnectorInfo(Protocol):
     @property
     def last_reading(self) -> MeterReading | None: ...
 
+    @property
+    def draw_changed_ts(self) -> float: ...
+
+    @property
+    def offered_a(self) -> float: ...
+
 
 class StationInfo(Protocol):
     @property
