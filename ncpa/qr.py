@@ -15,13 +15,12 @@ import argparse
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import qrcode
-import qrcode.image.pure
-import qrcode.image.svg
-
-from ncpa.api.qr_issue import Wifi, qr_token, read_secret_file
 from ncpa.api.settings import DEV_KEYS
+
+if TYPE_CHECKING:  # qrcode and the token maker load only when a label is made
+    import qrcode
 
 FORMATS = ("text", "token", "png", "svg")
 ROLES = ("operator", "installer", "developer")
@@ -54,7 +53,9 @@ def add_qr_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-time", action="store_true", help="add a jti: usable once")
 
 
-def _qr(data: str) -> qrcode.QRCode:
+def _qr(data: str) -> qrcode.QRCode[Any]:
+    import qrcode
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(data)
     code.make(fit=True)
@@ -62,6 +63,9 @@ def _qr(data: str) -> qrcode.QRCode:
 
 
 def _write_image(token: str, fmt: str, path: Path) -> None:
+    import qrcode.image.pure
+    import qrcode.image.svg
+
     factory = qrcode.image.pure.PyPNGImage if fmt == "png" else qrcode.image.svg.SvgPathImage
     img = _qr(token).make_image(image_factory=factory)
     buf = io.BytesIO()
@@ -78,6 +82,8 @@ def _target(args: argparse.Namespace, role: str, several: bool) -> Path:
 
 
 def qr_main(args: argparse.Namespace) -> int:
+    from ncpa.api.qr_issue import Wifi, qr_token, read_secret_file
+
     roles: list[str] = args.role or ["operator", "installer"]
     try:
         key_pem = args.issuer_key.read_bytes()
