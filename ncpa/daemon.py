@@ -147,13 +147,16 @@ class Daemon:
         if hotspot is not None:
             components.append(hotspot)
         csms = CsmsLink(configured=bool(cfg.ocpp.csms_url))  # the web page's CSMS state
+        # read when the API starts (after every component is built): the OCPP client below
+        # may still fill in what it offers the page
+        page = PageOptions(csms=csms)
         components += api_components(
             cfg,
             station,
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
-            page=PageOptions(csms=csms),
+            page=page,
         )
         csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
         if cfg.ocpp.csms_url:

@@ -282,3 +282,36 @@ async def test_developer_panel_without_simulator_or_in_production(api: Api, prod
     status, _ = await prod_api.call("POST", "/development/simulator/plug", token, json={})
     assert status == 404
     assert CP_ID
+
+
+def test_a_lagging_subscriber_gets_one_resync_not_a_growing_queue(charger: Charger) -> None:
+    from ncpa.api.live import QUEUE_SIZE, RESYNC, LiveHub
+    from ncpa.events import StatusChanged
+
+    hub = LiveHub(charger.station)
+    hub.start()
+    try:
+        q = hub.subscribe()
+        for _ in range(QUEUE_SIZE * 3):
+            charger.station.bus.publish(StatusChanged(1, "Available", "NoError"))
+        assert q.qsize() <= QUEUE_SIZE
+        items = [q.get_nowait() for _ in range(q.qsize())]
+        assert RESYNC in items  # the stream answers it with a fresh snapshot
+        hub.unsubscribe(q)
+        charger.station.bus.publish(StatusChanged(1, "Available", "NoError"))
+        assert q.empty()
+    finally:
+        hub.stop()
+
+
+def test_session_history_is_bounded_and_spans_the_session() -> None:
+    from ncpa.api.live import HISTORY_POINTS, SessionHistory
+
+    h = SessionHistory()
+    h.reset(7)
+    for i in range(20_000):
+        h.add(1000.0 + i, 7000.0, 16.0)
+    assert len(h.points) < HISTORY_POINTS
+    assert h.points[0][0] == 1000.0 and h.points[-1][0] > 1000.0 + 19_000
+    h.reset(8)
+    assert h.json() == {"transactionId": 8, "points": [], "limits": []}

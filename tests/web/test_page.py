@@ -201,6 +201,84 @@ def test_card_learned(page: Any, agent: Agent) -> None:
     shot(page, "card-learned-blocked")
 
 
+def test_simulator_panel_and_diagnostics(page: Any, agent: Agent) -> None:
+    pair(page, "developer")
+    tab(page, "developer")
+    page.select_option("#sim-fault", "rcd")
+    page.click("#sim-fault-on")
+    expect(page.locator("#sim-fault-form .ok")).to_have_text("Fault injected.")
+    tab(page, "live")
+    expect(connector(page, "status")).to_contain_text("Faulted")
+    expect(connector(page, "contactor")).to_have_text("open")
+    expect(connector(page, "faults")).not_to_have_text("none")
+    shot(page, "simulator-fault")
+    tab(page, "diagnostics")
+    page.select_option("#journal-kind", "FaultChanged")
+    page.click("#journal-form button[type=submit]")
+    expect(page.locator("#journal li").first).to_contain_text("FaultChanged")
+    page.select_option("#logs-level", "WARNING")
+    page.fill("#logs-contains", "fault")
+    page.click("#logs-form button[type=submit]")
+    expect(page.locator("#logs li").first).to_contain_text("fault")
+    expect(page.locator("#logs")).not_to_contain_text(" INFO ")
+    page.check("#trace-switch")
+    expect(page.locator("#trace")).to_contain_text("no frames yet")
+    page.uncheck("#trace-switch")
+    expect(page.locator("#trace")).to_contain_text("the trace is off")
+    shot(page, "diagnostics")
+    tab(page, "developer")
+    page.click("#sim-fault-off")
+    expect(page.locator("#sim-fault-form .ok")).to_have_text("Fault cleared.")
+    page.click("#sim-unplug")
+    expect(page.locator("#sim-plug-form .ok")).to_have_text("EV unplugged.")
+    page.click("#sim-unplug")  # nothing plugged: the simulator's 409, next to the button
+    expect(page.locator("#sim-plug-form .error")).to_contain_text("Error: simulator:")
+    tab(page, "live")
+    expect(connector(page, "status")).to_contain_text("Available", timeout=10000)
+
+
+def test_transactions_listed_and_downloaded(page: Any) -> None:
+    pair(page)
+    tab(page, "transactions")
+    row = page.locator("#tx-table tbody tr").first
+    expect(row).to_contain_text("WEB0001")
+    expect(row).to_contain_text("kWh")
+    with page.expect_download() as info:
+        page.click("#tx-csv")
+    path = info.value.path()
+    text = Path(path).read_text()
+    assert text.startswith("id,connectorId,token,startDate,stopDate,durationSeconds,")
+    assert "WEB0001" in text
+    shot(page, "transactions")
+
+
+def test_schedule_edited_as_a_week_view(page: Any, base_url: str) -> None:
+    pair(page)
+    tab(page, "schedule")
+    page.select_option("#schedule-recurring", "weekly")
+    page.click("#schedule-add")
+    page.click("#schedule-add")
+    rows = page.locator("#schedule-rows li")
+    rows.nth(0).locator(".s-day").select_option("0")
+    rows.nth(0).locator(".s-time").fill("07:00")
+    rows.nth(0).locator(".s-limit").fill("20")
+    rows.nth(1).locator(".s-day").select_option("4")
+    rows.nth(1).locator(".s-time").fill("18:30")
+    rows.nth(1).locator(".s-limit").fill("25")
+    page.click("#schedule-save")
+    expect(page.locator("#schedule-form .ok")).to_have_text("Saved: 2 period(s), weekly.")
+    week = page.locator("#week tbody tr")
+    expect(week.nth(0).locator("td").nth(7)).to_have_text("20")  # Monday 07:00
+    expect(week.nth(0).locator("td").nth(6)).to_have_text("25")  # before: last week's last
+    expect(week.nth(4).locator("td").nth(19)).to_have_text("25")  # Friday 19:00
+    shot(page, "schedule-week")
+    page.goto(base_url + "/")
+    pair(page)
+    tab(page, "schedule")
+    expect(page.locator("#schedule-rows li")).to_have_count(2)
+    expect(page.locator("#schedule-rows li").nth(1).locator(".s-time")).to_have_value("18:30")
+
+
 def test_setting_changed_and_read_back(page: Any, base_url: str) -> None:
     pair(page)
     tab(page, "energy")
@@ -249,8 +327,7 @@ def test_bad_value_shows_its_error_next_to_the_control(page: Any, agent: Agent) 
 
 def test_update_uploaded_with_progress(page: Any, agent: Agent, tmp_path: Path) -> None:
     pair(page)
-    agent.post("/sim/connectors/1/unplug")  # an update waits for the session to end
-    agent.wait(lambda: agent.connector()["transaction"] is None, what="session over")
+    agent.wait(lambda: agent.connector()["transaction"] is None, what="no session (unplugged)")
     tab(page, "updates")
     expect(page.locator("#upgrade-state")).to_contain_text("Running version")
     bad = tmp_path / "not-a-bundle.tar.gz"

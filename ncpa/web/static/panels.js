@@ -221,7 +221,7 @@ function limitAt(schedule, t) {
 
 function renderWeek(schedule) {
   const table = clear($("#week"));
-  table.append(el("caption", { text: "The week: limit in amps for each hour (– : no limit)" }));
+  table.append(el("caption", { text: "The week: the limit in amps at the start of each hour (– : no limit)" }));
   const head = el("tr", {}, el("th", { scope: "col", text: "Day" }));
   for (let h = 0; h < 24; h++) head.append(el("th", { scope: "col", text: String(h).padStart(2, "0") }));
   table.append(el("thead", {}, head));
