@@ -149,6 +149,7 @@ class Daemon:
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
+            modes=energy.modes,
         )
         csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
         if cfg.ocpp.csms_url:

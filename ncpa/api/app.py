@@ -25,11 +25,13 @@ from ncpa.api import (
     routes_charging,
     routes_config,
     routes_development,
+    routes_modes,
     routes_schedules,
     routes_status,
     routes_upgrade,
     routes_whitelist,
 )
+from ncpa.api.charging_modes import ChargingModes, StoredChargingModes
 from ncpa.api.energy_settings import EnergySettings, StoredEnergySettings
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, error_response
@@ -60,6 +62,7 @@ def all_routes(developer_mode: bool) -> list[Route]:
         *routes_charging.ROUTES,
         *routes_schedules.ROUTES,
         *routes_upgrade.ROUTES,
+        *routes_modes.ROUTES,
     ]
     if developer_mode:  # production: not registered at all, so every one of them is a 404
         routes += routes_development.ROUTES
@@ -152,6 +155,7 @@ def create_app(
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
+    modes: ChargingModes | None = None,
 ) -> web.Application:
     # uploads are streamed; every other body is small
     app = web.Application(middlewares=[middleware], client_max_size=256 * 1024)
@@ -173,6 +177,7 @@ def create_app(
         ),
         openapi=OPENAPI_FILE.read_bytes(),
         hotspot=hotspot,
+        modes=modes or StoredChargingModes(station.store),
     )
     app[STATE] = state
     table: dict[Any, Route] = {}
@@ -183,6 +188,8 @@ def create_app(
 
     async def on_startup(_: web.Application) -> None:
         await state.jtis.migrate()
+        if isinstance(state.modes, StoredChargingModes):
+            await state.modes.load()
 
     async def on_cleanup(_: web.Application) -> None:
         await state.close()
@@ -201,6 +208,7 @@ class ApiServer:
     on_reboot: Callable[[], None]
     energy: EnergySettings | None = None
     hotspot: Callable[[], dict[str, Any]] | None = None
+    modes: ChargingModes | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, init=False)
 
@@ -218,7 +226,12 @@ class ApiServer:
                 )
             ctx = server_context(cert, key)
         app = create_app(
-            self.station, s, on_reboot=self.on_reboot, energy=self.energy, hotspot=self.hotspot
+            self.station,
+            s,
+            on_reboot=self.on_reboot,
+            energy=self.energy,
+            hotspot=self.hotspot,
+            modes=self.modes,
         )
         self._runner = web.AppRunner(
             app,
