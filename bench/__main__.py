@@ -45,6 +45,8 @@ BENCHMARKS = [
     Benchmark("profile_to_pilot", "charging profile -> pilot offer (ms)"),
     Benchmark("ocpp_replay", "OCPP message replay"),
     Benchmark("ocpp_profile_to_pilot", "SetChargingProfile from the CSMS -> pilot offer (ms)"),
+    Benchmark("solar_step", "surplus step (SOLAR) -> new pilot offer (ms)"),
+    Benchmark("mqtt_publish", "status change -> MQTT state at a subscriber (ms)"),
 ]
 
 
