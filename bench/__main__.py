@@ -49,6 +49,8 @@ BENCHMARKS = [
     Benchmark(
         "web_page", "web page weight (kB) and first render in Chromium (ms)", {"--runs": "5"}
     ),
+    Benchmark("solar_step", "surplus step (SOLAR) -> new pilot offer (ms)"),
+    Benchmark("mqtt_publish", "status change -> MQTT state at a subscriber (ms)"),
 ]
 
 

@@ -157,6 +157,7 @@ class Daemon:
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
             page=page,
+            modes=energy.modes,
         )
         csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
         if cfg.ocpp.csms_url:
@@ -165,6 +166,7 @@ class Daemon:
             ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
             ocpp.on_reset = lambda kind: self.request_restart()
             csms.attach(ocpp.connected)
+            page.frame_trace = ocpp.frame_trace  # the API's trace switch is the client's
             api = api_settings(cfg, firmware_version=__version__)
             ocpp.firmware.installer = bundle_installer(
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart

@@ -16,14 +16,13 @@ import io
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import qrcode
-import qrcode.image.pure
-import qrcode.image.svg
-
-from ncpa.api.qr_issue import Wifi, qr_token, read_secret_file
 from ncpa.api.settings import DEV_KEYS
 from ncpa.config import ID_RULE, is_ocpp_identity
+
+if TYPE_CHECKING:  # qrcode and the token maker load only when a label is made
+    import qrcode
 
 FORMATS = ("text", "token", "png", "svg")
 ROLES = ("operator", "installer", "developer")
@@ -56,7 +55,9 @@ def add_qr_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-time", action="store_true", help="add a jti: usable once")
 
 
-def _qr(data: str) -> qrcode.QRCode:
+def _qr(data: str) -> qrcode.QRCode[Any]:
+    import qrcode
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(data)
     code.make(fit=True)
@@ -64,6 +65,9 @@ def _qr(data: str) -> qrcode.QRCode:
 
 
 def _write_image(token: str, fmt: str, path: Path) -> None:
+    import qrcode.image.pure
+    import qrcode.image.svg
+
     factory = qrcode.image.pure.PyPNGImage if fmt == "png" else qrcode.image.svg.SvgPathImage
     img = _qr(token).make_image(image_factory=factory)
     buf = io.BytesIO()
@@ -89,6 +93,8 @@ def _label_problem(args: argparse.Namespace) -> str | None:
 
 
 def qr_main(args: argparse.Namespace) -> int:
+    from ncpa.api.qr_issue import Wifi, qr_token, read_secret_file
+
     roles: list[str] = args.role or ["operator", "installer"]
     problem = _label_problem(args)
     if problem:

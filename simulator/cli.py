@@ -85,6 +85,22 @@ def format_status(sim: dict[str, Any], agent: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def pv_body(value: str, peak: str | None, day_s: float, start_h: float) -> dict[str, Any]:
+    """The POST /sim/pv body of `ncpa-sim pv ...` (the simulator checks the numbers)."""
+    try:
+        if value == "off":
+            return {"off": True}
+        if value == "day":
+            if peak is None:
+                raise SystemExit("ncpa-sim pv day PEAK_W: the peak power in W")
+            return {"day": {"peak_w": float(peak), "day_s": day_s, "start_h": start_h}}
+        if "," in value or peak == "A":
+            return {"currents": [float(a) for a in value.split(",")]}
+        return {"watts": float(value)}
+    except ValueError:
+        raise SystemExit(f"ncpa-sim pv: {value!r} is not a number") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -124,6 +140,15 @@ def _main(argv: list[str] | None = None) -> int:
     s.add_argument("-c", "--connector", type=int, default=1)
     s = sub.add_parser("breaker", help="reset the breaker after a shunt trip")
     s.add_argument("action", choices=("reset",))
+    s = sub.add_parser(
+        "pv",
+        help="solar production the grid meter subtracts: pv 3000 | pv 10,10,10 A | "
+        "pv day 7000 [--day-s 60] | pv off",
+    )
+    s.add_argument("value", help="watts, amps per phase (a,b,c A), 'day PEAK_W' or 'off'")
+    s.add_argument("peak", nargs="?", help="with 'day': the peak in W")
+    s.add_argument("--day-s", type=float, default=60.0, help="seconds a simulated day lasts")
+    s.add_argument("--start-h", type=float, default=6.0, help="the simulated hour to start at")
     s = sub.add_parser("input", help="set a digital input (e.g. tariff)")
     s.add_argument("name")
     s.add_argument("value", choices=("on", "off"))
@@ -177,6 +202,10 @@ def _main(argv: list[str] | None = None) -> int:
         )
     elif args.cmd == "breaker":
         client.post("/sim/breaker", {"closed": True})
+    elif args.cmd == "pv":
+        state = client.post("/sim/pv", pv_body(args.value, args.peak, args.day_s, args.start_h))
+        print(f"pv: {state['kind']}, now {state['watts']:g} W")
+        return 0
     elif args.cmd == "input":
         client.post(f"/sim/inputs/{args.name}", {"value": args.value == "on"})
     time.sleep(0.3)  # let the agent react, then show what it did

@@ -27,6 +27,7 @@ from ncpa.api import (
     routes_development,
     routes_diagnostics,
     routes_live,
+    routes_modes,
     routes_schedules,
     routes_simulator,
     routes_status,
@@ -35,6 +36,7 @@ from ncpa.api import (
     routes_whitelist,
     routes_whitelist_edit,
 )
+from ncpa.api.charging_modes import ChargingModes, StoredChargingModes
 from ncpa.api.energy_settings import EnergySettings, StoredEnergySettings
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, error_response
@@ -72,6 +74,7 @@ def all_routes(developer_mode: bool) -> list[Route]:
         *routes_diagnostics.ROUTES,
         *routes_web.ROUTES,
         *routes_whitelist_edit.ROUTES,
+        *routes_modes.ROUTES,
     ]
     if developer_mode:  # production: not registered at all, so every one of them is a 404
         routes += routes_development.ROUTES
@@ -166,6 +169,7 @@ def create_app(
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
     page: PageOptions | None = None,
+    modes: ChargingModes | None = None,
 ) -> web.Application:
     # uploads are streamed; every other body is small
     app = web.Application(middlewares=[middleware], client_max_size=256 * 1024)
@@ -187,6 +191,7 @@ def create_app(
         ),
         openapi=OPENAPI_FILE.read_bytes(),
         hotspot=hotspot,
+        modes=modes or StoredChargingModes(station.store),
     )
     app[STATE] = state
     services = PageServices.create(station, page)
@@ -201,6 +206,8 @@ def create_app(
     async def on_startup(_: web.Application) -> None:
         await state.jtis.migrate()
         services.start()
+        if isinstance(state.modes, StoredChargingModes):
+            await state.modes.load()
 
     async def on_cleanup(_: web.Application) -> None:
         services.stop()
@@ -221,6 +228,7 @@ class ApiServer:
     energy: EnergySettings | None = None
     hotspot: Callable[[], dict[str, Any]] | None = None
     page: PageOptions | None = None
+    modes: ChargingModes | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, init=False)
 
@@ -244,6 +252,7 @@ class ApiServer:
             energy=self.energy,
             hotspot=self.hotspot,
             page=self.page,
+            modes=self.modes,
         )
         self._runner = web.AppRunner(
             app,

@@ -1,8 +1,8 @@
 """The OCPP frame trace as the API sees it: a switch and the recent frames.
 
-The OCPP client's own trace (ncpa.ocpp.frame_trace.FrameTrace) fits this Protocol; until
-the daemon hands one in, `MemoryFrameTrace` stands in (bounded, it records what is given
-to `record`, nothing else).
+The OCPP client's own trace (ncpa.ocpp.frame_trace.FrameTrace, redacting secrets and keeping
+its switch in the store) is what the daemon hands in when a CSMS is configured; without one
+(offline), `MemoryFrameTrace` stands in: there are no frames to show.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ MAX_FRAME_CHARS = 8192
 
 
 class FrameTraceControl(Protocol):
-    enabled: bool
+    @property
+    def enabled(self) -> bool: ...
+
+    async def set_enabled(self, on: bool) -> None:
+        """Switch the trace (kept across restarts where the implementation can)."""
+        ...
 
     def recent(self, limit: int) -> list[dict[str, str]]:
         """The newest `limit` frames, oldest first: {"time": ISO-8601, "direction", "frame"}."""
@@ -24,11 +29,14 @@ class FrameTraceControl(Protocol):
 
 
 class MemoryFrameTrace:
-    """Stand-in until the OCPP client's FrameTrace is wired (see the module doc)."""
+    """The trace of a charger without a CSMS (see the module doc)."""
 
     def __init__(self, capacity: int = MAX_FRAMES) -> None:
         self.enabled = False
         self._frames: deque[dict[str, str]] = deque(maxlen=capacity)
+
+    async def set_enabled(self, on: bool) -> None:
+        self.enabled = on
 
     def record(self, direction: str, frame: str) -> None:
         if self.enabled:

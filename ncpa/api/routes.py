@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ncpa.api.charging_modes import ChargingModes
 from ncpa.api.energy_settings import EnergySettings
 from ncpa.api.pairing import JtiRegistry, PairingPolicy
 from ncpa.api.ratelimit import RateLimiter
@@ -46,6 +47,8 @@ class ApiState:
     hotspot: Callable[[], dict[str, Any]] | None = None
     # developer mode: the answer the next GET /whitelist/card gives instead of learning
     card_registration_override: dict[str, Any] | None = None
+    # the charging mode (FAST | SOLAR | SOLAR_MIN); create_app sets a store-backed one
+    modes: ChargingModes | None = None
 
     async def close(self) -> None:
         await self.updates.close()

@@ -84,7 +84,7 @@ async def put_trace(request: web.Request) -> web.Response:
     if not isinstance(enabled, bool) or set(body) != {"enabled"}:
         raise bad_param("enabled", 'expected {"enabled": true | false}')
     trace = page(request).trace
-    trace.enabled = enabled
+    await trace.set_enabled(enabled)
     return ok(_trace_json(trace, 100))
 
 

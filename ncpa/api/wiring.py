@@ -11,6 +11,7 @@ from typing import Any
 
 from ncpa import __version__
 from ncpa.api.app import ApiServer
+from ncpa.api.charging_modes import ChargingModes
 from ncpa.api.energy_settings import EnergySettings
 from ncpa.api.page_services import PageOptions
 from ncpa.api.settings import from_config
@@ -27,6 +28,7 @@ def api_components(
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
     page: PageOptions | None = None,
+    modes: ChargingModes | None = None,
     confirm_after: float | None = None,  # None: [local_api] confirm_after
 ) -> list[UpdateHealth | ApiServer]:
     """Raises ConfigError on a bad [local_api] section (before anything starts)."""
@@ -41,6 +43,12 @@ def api_components(
             confirm_after=settings.confirm_after if confirm_after is None else confirm_after,
         ),
         ApiServer(
-            station, settings, on_reboot=on_reboot, energy=energy, hotspot=hotspot, page=page
+            station,
+            settings,
+            on_reboot=on_reboot,
+            energy=energy,
+            hotspot=hotspot,
+            page=page,
+            modes=modes,
         ),
     ]

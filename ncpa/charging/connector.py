@@ -77,6 +77,9 @@ class ConnectorView:
     faults: frozenset[str]
     transaction: TransactionRecord | None
     last_reading: MeterReading | None
+    # time.time() of the last contactor switch or offer change: a meter reading older than
+    # this does not show what the EV draws now
+    draw_changed_ts: float = 0.0
 
 
 class Connector:
@@ -95,6 +98,7 @@ class Connector:
         self._inoperative_pending = False
         self.contactor_closed = False  # what we commanded
         self._contactor_changed = time.monotonic()
+        self._draw_changed_ts = 0.0
         self._lock_cmd: bool | None = None
         self.lock_confirmed = False
         self._lock_retry_at = 0.0
@@ -174,6 +178,7 @@ class Connector:
             faults=frozenset(str(f) for f in self.faults),
             transaction=self._tx,
             last_reading=self.last_reading,
+            draw_changed_ts=self._draw_changed_ts,
         )
 
     @property
@@ -385,15 +390,17 @@ class Connector:
     def _lock_target(self, now_mono: float) -> bool | None:
         if self.dev.lock is None:
             return None
-        if now_mono < self._unlock_until:
-            return False
         mode = self.station.lock_mode
         tx_open = self._tx is not None
-        if mode == LockMode.LOCKED:
+        if tx_open or mode != LockMode.LOCKED:
+            # an unlock command frees the cable of LOCKED mode between sessions only: the
+            # window must not outlive a mode change or hold the lock open for a transaction
+            self._unlock_until = 0.0
+        if tx_open:
             return True
-        if mode == LockMode.TRANSACTION:
-            return tx_open or self._awaiting_release is not None
-        return tx_open
+        if mode == LockMode.LOCKED:
+            return now_mono >= self._unlock_until
+        return mode == LockMode.TRANSACTION and self._awaiting_release is not None
 
     def _offer_target(self) -> float:
         """What the EV may draw now: the effective limit, or nothing."""
@@ -594,6 +601,7 @@ class Connector:
                 return
         if closed != self.contactor_closed:
             log.info("contactor", connector=self.cid, closed=closed)
+            self._draw_changed_ts = time.time()
         self.contactor_closed = closed
         self._contactor_changed = time.monotonic()
 
@@ -608,6 +616,7 @@ class Connector:
             self._set_faults(remove=Fault.EVCC_LINK_LOST)
         if amps != self.pwm.current_a:
             log.info("pwm", connector=self.cid, amps=amps)
+            self._draw_changed_ts = time.time()
         self.pwm.applied(amps, time.monotonic())
 
     async def _drive_lock(self, locked: bool, now: float) -> None:

@@ -89,10 +89,15 @@ class ChargingModeSource:
         self._publish()
 
     def _apply_fast(self) -> None:
+        """FAST: no value. SOLAR and SOLAR_MIN until the next measurement: what they allow
+        without one (nothing, or the minimum), so a new mode never waits for the meter."""
+        self.decision = None
+        self._switching_to = None
         if self.mode == FAST:
-            self.decision = None
-            self._switching_to = None
-            self._apply({cid: None for cid in self.station.connector_ids})
+            amps = None
+        else:
+            amps = self.cfg.min_current if self.mode == "SOLAR_MIN" else 0.0
+        self._apply({cid: amps for cid in self.station.connector_ids})
 
     # -- each grid measurement ---------------------------------------------------
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Coroutine
 from importlib import metadata
 from typing import Any
 
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+from ocpp.exceptions import NotSupportedError as OcppNotSupported
 from ocpp.v16 import call
 
 from ncpa.charging.states import LockMode
@@ -47,6 +49,8 @@ from ncpa.store import WhitelistEntry
 log = get_logger(__name__)
 
 CSMS_ROOT = "CentralSystemRootCertificate"
+# store setting: the CSMS URL that answered SecurityEventNotification with NotImplemented
+NO_SECURITY_EVENTS = "ocpp.security_events_unsupported"
 
 
 class NotConnected(Exception):
@@ -238,12 +242,14 @@ class OcppClient:
         """None: not sent (offline, or preempted by an urgent call), not an attempt."""
         if not self.connected.is_set():
             return None
+        if await self.station.store.get_setting(NO_SECURITY_EVENTS) == self.options.url:
+            return True  # this CSMS said it has no SecurityEventNotification: kept in the log
         payload = call.SecurityEventNotification(
             type=kind, timestamp=timestamp, tech_info=info or None
         )
         # OCPP allows one call in flight: a CSMS that never answers this message would hold
         # the line for the whole timeout, so an Authorize (a driver at the reader) preempts it
-        task = asyncio.ensure_future(self.try_send(payload))
+        task = asyncio.ensure_future(self._send_unless_unsupported(payload))
         self._preemptible = task
         try:
             async with asyncio.timeout(min(self.options.call_timeout, 10)):
@@ -258,6 +264,21 @@ class OcppClient:
         finally:
             self._preemptible = None
         return res is not None
+
+    async def _send_unless_unsupported(self, payload: Any) -> Any | None:
+        """try_send, but a CSMS that answers NotImplemented / NotSupported is remembered
+        (per CSMS URL) and not sent security events again."""
+        try:
+            return await self.send(payload)
+        except NotConnected:
+            return None
+        except (OcppNotImplemented, OcppNotSupported) as e:
+            log.warning("ocpp.security_events.unsupported", url=self.options.url, code=e.code)
+            await self.station.store.set_setting(NO_SECURITY_EVENTS, self.options.url)
+            return True
+        except CALL_FAILURES as e:
+            log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
+            return None
 
     async def _connect_security_event(self, e: ConnectError) -> None:
         """One security event per kind of failure (not one per retry)."""

@@ -38,6 +38,7 @@ class TransactionRecorder:
         self._last_sample: dict[int, float] = {}
         self.latest: dict[int, MeterSample] = {}
         self._unsubscribe: list[Any] = []
+        self.created = time.time()
 
     def attach(self) -> None:
         bus = self.station.bus
@@ -69,10 +70,13 @@ class TransactionRecorder:
 
     def _stopped(self, ev: TransactionStopped) -> None:
         # the StopTxnAlignedData values kept in the outbox go before these (Outbox.enqueue)
-        payload = stop_payload(ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag)
+        payload = stop_payload(
+            ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag or ev.id_tag
+        )
         measurands = self.settings.get_csl("StopTxnSampledData")
         sample = self.latest.get(ev.connector_id)
-        if measurands and sample is not None:
+        energy = [m for m in measurands if m.startswith("Energy.")]
+        if energy and sample is not None:
             payload["transaction_data"] = [
                 meter_value(
                     sample.reading, measurands, "Transaction.End", sample.offered_a, self.phases
@@ -174,7 +178,9 @@ class TransactionRecorder:
         recent = await store.transactions(limit=500)
         watermark = await store.get_setting(WATERMARK)
         if watermark is None:
-            closed = [t.id for t in recent if not t.is_open]
+            # transactions closed before this client existed predate OCPP; one that ended
+            # while the daemon was starting (station up, client not yet) does not
+            closed = [t.id for t in recent if not t.is_open and (t.stop_ts or 0) < self.created]
             watermark = max(closed, default=0)
             await store.set_setting(WATERMARK, watermark)
         for record in sorted(recent, key=lambda t: t.id):
@@ -196,7 +202,7 @@ class TransactionRecorder:
                         record.meter_stop_wh or record.last_meter_wh,
                         record.stop_ts,
                         record.stop_reason or "Other",
-                        record.stop_id_tag,
+                        record.stop_id_tag or record.id_tag,
                     ),
                     connector_id=record.connector_id,
                 )

@@ -130,3 +130,33 @@ def test_half_open_and_slow_connections_are_closed(agent: Agent) -> None:
     finally:
         silent.close()
         slow.close()
+
+
+def test_out_of_file_handles_is_logged_once_and_passes(tmp_path: Path) -> None:
+    """The process limit below the cap (a misconfiguration, or handles held elsewhere):
+    accept() fails with EMFILE. One log line a minute, no busy loop, served afterwards."""
+    a = Agent(tmp_path, extra='\n[local_api]\ntls = "on"\nmax_connections = 512\n')
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (160, hard))  # the agent inherits it
+    try:
+        a.start(40)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        flood = []
+        for _ in range(300):  # past the limit the backlog fills, and connects time out
+            try:
+                flood.append(socket.create_connection(("127.0.0.1", a.api_port), timeout=0.2))
+            except OSError:
+                break
+        assert len(flood) > 160
+        time.sleep(2.0)
+        for s in flood:
+            s.close()
+        time.sleep(1.0)
+        assert https_get(a) == 200
+        failed = [x for x in a.lines if x.get("event") == "api.accept_failed"]
+        assert 1 <= len(failed) <= 2, failed
+        assert len(a.lines) < 200, a.lines[-20:]  # was: a line per failed accept, 1 MB/s
+    finally:
+        assert a.stop() == 0

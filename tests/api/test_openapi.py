@@ -55,6 +55,8 @@ async def test_every_operation_answers_as_documented(api: Api, tmp_path: Path) -
         ("POST", "/config/on-off-peak", {"onOffPeak": "ON_PEAK"}, {}),
         ("POST", "/config/grid-currents", {"gridCurrents": "3,4,5"}, {}),
         ("GET", "/config/grid-currents", {}, {}),
+        ("POST", "/config/charging-mode", {"chargingMode": "SOLAR"}, {}),
+        ("GET", "/config/charging-mode", {}, {}),
         ("POST", "/development/whitelist/cards", {}, {"json": card}),
         ("GET", "/whitelist/cards", {}, {}),
         ("GET", "/whitelist/cards/CARD42", {}, {}),

@@ -71,6 +71,23 @@ def test_each_wrong_setting_is_named(path: str, value: Any, message: str) -> Non
         parse_hardware(make_config(hw))
 
 
+def test_phase_switch_settings() -> None:
+    hw = copy.deepcopy(example_hardware())
+    hw["connectors"][0]["phase_switch"] = {"coil_pin": 16, "feedback_pin": 12, "settle": 0.2}
+    switch = parse_hardware(make_config(hw)).connectors[0].phase_switch
+    assert switch is not None and switch.coil_pin == 16 and switch.settle == 0.2
+    assert parse_hardware(make_config(example_hardware())).connectors[0].phase_switch is None
+    for bad, message in (
+        ({"coil_pin": 27}, r"phase_switch\.coil_pin: GPIO 27 is already"),
+        ({}, r"phase_switch\.coil_pin"),
+        ({"coil_pin": 16, "settle": 9.0}, r"phase_switch\.settle"),
+        ({"coil_pin": 16, "colour": 1}, r"phase_switch\.colour: unknown setting"),
+    ):
+        hw["connectors"][0]["phase_switch"] = bad
+        with pytest.raises(ConfigError, match=message):
+            parse_hardware(make_config(hw))
+
+
 def test_missing_section_and_connector_count() -> None:
     with pytest.raises(ConfigError, match=r"\[hardware\]: missing"):
         parse_hardware(Config())

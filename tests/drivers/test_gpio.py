@@ -90,3 +90,29 @@ async def test_digital_input_changes(factory: MockFactory) -> None:
     assert not await next_matching(it, lambda v: not v, limit=2.0)
     await asyncio.sleep(0)
     await inp.close()
+
+
+async def test_phase_switch_relay_with_and_without_feedback(factory: MockFactory) -> None:
+    from hal.drivers.gpio_phase_switch import GpioPhaseSwitch
+    from hal.errors import DeviceError
+    from hal.phase_switch import PhaseSwitch
+
+    coil = wire(factory, 5, 6, level=True, follow=True)
+    switch = GpioPhaseSwitch(Output(5, True, factory), Input(6, True, "off", factory), 0.0)
+    assert isinstance(switch, PhaseSwitch)
+    assert switch.phases == 3 and not factory.pin(5).state  # coil off at boot: all phases
+    await switch.set_phases(1)
+    assert switch.phases == 1 and factory.pin(5).state
+    await switch.set_phases(3)
+    assert switch.phases == 3 and not factory.pin(5).state
+    coil.stuck = True  # the relay does not move: the aux contact says so
+    with pytest.raises(DeviceError):
+        await switch.set_phases(1)
+    assert switch.phases == 3 and not factory.pin(5).state  # the coil is released again
+    with pytest.raises(ValueError):
+        await switch.set_phases(2)
+    await switch.close()
+    plain = GpioPhaseSwitch(Output(12, False, factory), None, 0.0)  # active-low, no aux
+    await plain.set_phases(1)
+    assert plain.phases == 1 and not factory.pin(12).state
+    await plain.close()

@@ -44,7 +44,7 @@ class Observer:
     client: aiomqtt.Client
     retained: dict[str, Any] = field(default_factory=dict)  # topic -> newest payload
     messages: list[tuple[str, Any]] = field(default_factory=list)
-    arrived: dict[str, float] = field(default_factory=dict)  # topic -> perf_counter
+    timeline: list[tuple[float, str, Any]] = field(default_factory=list)  # (perf_counter, ..)
 
     def on(self, topic: str, payload: bytes) -> None:
         text = payload.decode(errors="replace")  # our own bad commands come back too
@@ -54,7 +54,7 @@ class Observer:
             value = text
         self.retained[topic] = value
         self.messages.append((topic, value))
-        self.arrived[topic] = time.perf_counter()
+        self.timeline.append((time.perf_counter(), topic, value))
 
     def state(self, cid: int = 1) -> dict[str, Any]:
         return dict(self.retained.get(f"{PREFIX}/connector/{cid}/state") or {})

@@ -65,6 +65,9 @@ class Quirks:
     known_ids: set[str] | None = None  # None: every charge point is known
     unknown_id: str = "accept"  # boot_rejected | http_412 | close_1008 | accept
     meter_needs_tx: bool = False  # MeterValues without transactionId -> CallError
+    # raw Calls sent to the charge point before the BootNotification is answered (Go CSMS)
+    before_boot_answer: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    stop_without_tag_invalid: bool = False  # OCPP.Core: a Stop without idTag -> Invalid
     # called (as a task) after the CSMS has answered a call of the charge point
     after: Callable[[CsmsSide, Msg], Awaitable[None]] | None = None
 
@@ -98,6 +101,9 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
                 return
             if action in q.never_answer:
                 return
+            if action == "BootNotification":
+                for n, (act, payload) in enumerate(q.before_boot_answer):
+                    await self._connection.send(json.dumps([2, f"pre-boot-{n}", act, payload]))
             if action in q.invalid_answer:
                 await self._connection.send(json.dumps([3, msg[1], {"error": "unknown"}]))
                 return
@@ -143,7 +149,9 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
         )
 
     @on("StopTransaction")
-    def on_stop(self, **_: Any) -> call_result.StopTransaction:
+    def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
+        if self.csms.quirks.stop_without_tag_invalid and id_tag is None:
+            return call_result.StopTransaction(id_tag_info={"status": "Invalid"})
         return call_result.StopTransaction()
 
     @on("MeterValues")
