@@ -11,7 +11,6 @@ signature check. A `jti` is accepted once: it is persisted in the store.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ncpa import clock
 from ncpa.api.envelope import EnvelopeError, open_envelope
 from ncpa.store import Store
 
@@ -125,7 +125,7 @@ class JtiRegistry:
 
 def verify_inner_jwt(token: str, policy: PairingPolicy, now: float | None = None) -> QrClaims:
     """Check signature and claims (not the jti: see `pair`). Raises PairingError."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now  # the CSMS's time when NTP never synced
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as e:
@@ -211,7 +211,7 @@ async def pair(
     token: str, policy: PairingPolicy, jtis: JtiRegistry, now: float | None = None
 ) -> QrClaims:
     """Open the envelope, verify the JWT, and consume its jti. Raises PairingError."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now  # the CSMS's time when NTP never synced
     try:
         inner = open_envelope(token, policy.secret, policy.charge_point_id)
     except EnvelopeError as e:
