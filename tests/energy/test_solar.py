@@ -4,6 +4,7 @@ charging modes follow the surplus, and the EV sees no flapping."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from simulator.pv import VOLTAGE_V, apply_request
 from tests.energy.sim_station import PERIOD_S, Rig, sim_station
 
 ALLOWANCE = 1.0  # A of import, summed over the phases
+PWM_S = 0.1  # [charging] pwm_min_interval of the simulated station (sim_station)
 HOLD_S = 0.6
 START_S = 0.3
 SOLAR = {
@@ -66,6 +68,10 @@ def net_import(reading: GridReading) -> float:
 async def test_sunny_day_charges_from_surplus_within_the_allowance(tmp_path: Path) -> None:
     day_s, peak_w = 12.0, 9000.0
     async with solar_rig(tmp_path) as (rig, trace):
+        offers: list[tuple[float, float]] = []  # (monotonic, amps) as the EV sees them
+        rig.plant.on_connector_change(
+            lambda cid: offers.append((time.monotonic(), rig.plant.connectors[cid].offered_a))
+        )
         rig.plant.plug(1)
         await rig.until(lambda: rig.status() == "SuspendedEVSE")
         # a day of 12 s from 07:00: the sun is up, the surplus grows, peaks, sets at 20:00
@@ -94,6 +100,13 @@ async def test_sunny_day_charges_from_surplus_within_the_allowance(tmp_path: Pat
     assert len(held) * PERIOD_S <= HOLD_S + 4 * PERIOD_S, "one hold, no longer than the hold time"
     mean = sum(net_import(r) for r in following) / len(following)
     assert mean <= ALLOWANCE + 0.3, f"mean import {mean:.2f} A"
+    # no flapping: the offer never rose sooner than the PWM spacing after the last change
+    changes = [(t, a) for n, (t, a) in enumerate(offers) if n == 0 or a != offers[n - 1][1]]
+    for (t0, a0), (t1, a1) in itertools.pairwise(changes):
+        if a0 > 0 and a1 > a0:
+            assert t1 - t0 >= PWM_S - 0.01, (a0, a1, t1 - t0)
+    pauses = sum(1 for (_, a0), (_, a1) in itertools.pairwise(changes) if a0 and not a1)
+    assert pauses == 1, "one pause: at dusk"
     assert rig.plant.connectors[1].energy_wh > 5
 
 
