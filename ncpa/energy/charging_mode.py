@@ -108,7 +108,11 @@ class ChargingModeSource:
             return
         decision = self.controller.update(self.mode, reading, connectors, now)
         self.decision = decision
-        if self._switching_to is None and decision.phases != self.controller.active_phases:
+        if (
+            self._switching_to is None
+            and decision.phases != self.controller.active_phases
+            and self._may_pause_for_a_switch()
+        ):
             self._switching_to = decision.phases
             log.info("phase_switch.wanted", phases=decision.phases, state=decision.state)
         if self._switching_to is not None:
@@ -117,6 +121,13 @@ class ChargingModeSource:
         else:
             self._apply(decision.per_connector)
         self._publish()
+
+    def _may_pause_for_a_switch(self) -> bool:
+        """SOLAR_MIN promises the minimum always: it switches only while no EV charges
+        (its contactor is open anyway); SOLAR may pause a charge for the switch."""
+        if self.mode != "SOLAR_MIN":
+            return True
+        return not any(self.station.view(cid).contactor_closed for cid in self.switch_ids)
 
     def _try_switch(self) -> None:
         """Switch once every connector with a switch has its contactor open and no offer."""

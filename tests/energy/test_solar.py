@@ -207,3 +207,21 @@ async def test_phase_switching_only_with_the_contactor_open(tmp_path: Path) -> N
         assert [p for _, p, _ in switches] == [1, 3]
         assert not any(closed for _, _, closed in switches), switches
         assert [p for _, _, p in rig.energy.modes.switch_log] == [1, 3]
+
+
+async def test_solar_min_switches_phases_only_while_no_ev_charges(tmp_path: Path) -> None:
+    energy = {"phase_switch_delay_s": 0.2, "charging_mode": "SOLAR_MIN"}
+    async with sim_station(
+        tmp_path, household=(0.3, 0.3, 0.3), phase_switch=True, **{**SOLAR, **energy}
+    ) as rig:
+        rig.plant.plug(1)
+        await rig.until(lambda: rig.status() == "Charging" and rig.drawing() >= 6.0)
+        pv(rig, watts=2500)  # fits one phase: but the EV charges at the minimum on three
+        await asyncio.sleep(1.0)
+        assert rig.plant.connectors[1].phases == 3 and rig.offered() >= 6.0
+        assert rig.plant.phase_switches == []
+        rig.plant.set_ev_state(1, wants_energy=False)  # the EV pauses by itself
+        await rig.until(lambda: rig.plant.connectors[1].phases == 1, timeout=3)
+        rig.plant.set_ev_state(1, wants_energy=True)
+        await rig.until(lambda: rig.status() == "Charging" and rig.offered() >= 6.0)
+        assert not any(closed for _, _, closed in rig.plant.phase_switches)

@@ -212,6 +212,19 @@ async def test_bad_payloads_are_refused_and_change_nothing(tmp_path: Path, broke
             assert (await obs.command("set/mode", "SOLAR_MIN"))["ok"]
 
 
+async def test_home_assistant_restart_gets_everything_again(tmp_path: Path, broker: Broker) -> None:
+    async with home_rig(tmp_path, broker), observer(broker) as obs:
+        await obs.until(lambda: len(_configs(obs)) == 29, what="discovery")
+        mark = len(obs.timeline)
+        await obs.client.publish("homeassistant/status", "online", qos=1)  # HA's birth
+
+        def again() -> set[str]:
+            return {t for _, t, _ in obs.timeline[mark:] if t.startswith("homeassistant/")}
+
+        await obs.until(lambda: len(again() - {"homeassistant/status"}) == 29, what="again")
+        assert f"{PREFIX}/connector/1/state" in {t for _, t, _ in obs.timeline[mark:]}
+
+
 async def test_a_retained_command_is_not_obeyed(tmp_path: Path, broker: Broker) -> None:
     async with observer(broker) as obs:  # someone published with -r before the charger came
         await obs.client.publish(f"{PREFIX}/set/mode", "SOLAR", qos=1, retain=True)
