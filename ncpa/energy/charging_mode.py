@@ -23,7 +23,7 @@ from hal.grid import GridReading
 from ncpa.energy.limits import MODE
 from ncpa.energy.load_balancer import ConnectorLoad
 from ncpa.energy.settings import KEY_CHARGING_MODE, EnergyConfig, check_charging_mode
-from ncpa.energy.solar import SolarController, SolarDecision
+from ncpa.energy.solar import SOLAR_MIN, SolarController, SolarDecision
 from ncpa.energy.station_api import StationInfo
 from ncpa.events import ChargingModeChanged
 from ncpa.log import get_logger
@@ -96,7 +96,7 @@ class ChargingModeSource:
         if self.mode == FAST:
             amps = None
         else:
-            amps = self.cfg.min_current if self.mode == "SOLAR_MIN" else 0.0
+            amps = self.cfg.min_current if self.mode == SOLAR_MIN else 0.0
         self._apply({cid: amps for cid in self.station.connector_ids})
 
     # -- each grid measurement ---------------------------------------------------
@@ -125,7 +125,7 @@ class ChargingModeSource:
     def _may_pause_for_a_switch(self) -> bool:
         """SOLAR_MIN promises the minimum always: it switches only while no EV charges
         (its contactor is open anyway); SOLAR may pause a charge for the switch."""
-        if self.mode != "SOLAR_MIN":
+        if self.mode != SOLAR_MIN:
             return True
         return not any(self.station.view(cid).contactor_closed for cid in self.switch_ids)
 

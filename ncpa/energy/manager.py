@@ -139,7 +139,7 @@ class EnergyManager:
             self.cfg,
             self.phases,
             switch_ids=sorted(switches),
-            switch_phases=getattr(station, "switch_phases", None),
+            switch_phases=station.switch_phases,
         )
         if switches and self.phases == 3:
             modes.controller.switched(min(s.phases for s in switches.values()))
