@@ -41,10 +41,14 @@ BENCHMARKS = [
         {"--runs": "200"},
     ),
     Benchmark("api_status", "local API GET /status (req/s, ms)", {"--seconds": "3"}),
+    Benchmark("api_churn", "RSS after 2,000 HTTPS connections opened and closed (MB)", {}),
     Benchmark("grid_reduction", "grid measurement -> lower pilot offer (ms)", {"--steps": "200"}),
     Benchmark("profile_to_pilot", "charging profile -> pilot offer (ms)"),
     Benchmark("ocpp_replay", "OCPP message replay"),
     Benchmark("ocpp_profile_to_pilot", "SetChargingProfile from the CSMS -> pilot offer (ms)"),
+    Benchmark(
+        "web_page", "web page weight (kB) and first render in Chromium (ms)", {"--runs": "5"}
+    ),
     Benchmark("solar_step", "surplus step (SOLAR) -> new pilot offer (ms)"),
     Benchmark("mqtt_publish", "status change -> MQTT state at a subscriber (ms)"),
 ]

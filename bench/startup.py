@@ -8,6 +8,12 @@ line on stderr. The first start meets an empty data directory (first boot:
 the database is created); the --runs starts after it reuse that directory, as
 a charger does on every boot, and their median is the figure. After the last
 start the agent idles for --idle seconds, then VmRSS is read from /proc.
+
+The floor, measured in the same run the same way: a process that imports only what any
+agent needs (aiohttp, websockets, ocpp, pyjwt, cryptography), prints a ready line and
+idles. The agent's figures are printed as multiples of it. `ncpa --help` is timed too,
+with the driver libraries it loaded (none: the drivers load only for the configured
+hardware).
 """
 
 from __future__ import annotations
@@ -53,27 +59,18 @@ def _drain(stream: IO[str]) -> None:
         pass
 
 
-def spawn(workdir: Path) -> tuple[subprocess.Popen[str], Start]:
-    """Start the agent; return it once it logged ncpa.ready."""
+def spawn(
+    workdir: Path, config: str = CONFIG, api_port: int | None = None, hardware: str = ""
+) -> tuple[subprocess.Popen[str], Start]:
+    """Start the agent (on the simulator, or on the drivers of `hardware`); return it once
+    it logged ncpa.ready."""
     cfg = workdir / "ncpa.toml"
-    cfg.write_text(CONFIG)
-    cmd = [
-        sys.executable,
-        "-m",
-        "ncpa",
-        "run",
-        "--sim",
-        "--config",
-        str(cfg),
-        "--data-dir",
-        str(workdir / "data"),
-        "--sim-port",
-        str(free_port()),
-        "--api-port",
-        str(free_port()),
-        "--log-format",
-        "json",
-    ]
+    cfg.write_text(config + hardware)
+    cmd = [sys.executable, "-m", "ncpa", "run", "--config", str(cfg),
+           "--data-dir", str(workdir / "data"), "--api-port", str(api_port or free_port()),
+           "--log-format", "json"]  # fmt: skip
+    if not hardware:
+        cmd += ["--sim", "--sim-port", str(free_port())]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -101,6 +98,41 @@ def spawn(workdir: Path) -> tuple[subprocess.Popen[str], Start]:
     raise RuntimeError(f"startup: the agent never logged ncpa.ready:\n{tail}")
 
 
+FLOOR = (
+    "import json, sys, time, asyncio, aiohttp.web, websockets, ocpp.v16, jwt, "
+    "cryptography.x509; print(json.dumps({'event': 'ncpa.ready'}), file=sys.stderr, "
+    "flush=True); time.sleep(3600)"
+)
+DRIVER_LIBS = ("pymodbus", "gpiozero", "dsmr_parser", "qrcode", "serial", "lgpio")
+
+
+def spawn_floor() -> tuple[subprocess.Popen[str], float]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FLOOR], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if "ncpa.ready" not in line:
+        stop(proc)
+        raise RuntimeError(f"startup: the floor process failed: {line}")
+    return proc, time.perf_counter() - t0
+
+
+def help_imports() -> tuple[float, list[str]]:
+    """Seconds for `ncpa --help`, and the driver libraries it imported."""
+    probe = (
+        "import sys, io, contextlib; from ncpa.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        f"print(','.join(m for m in {DRIVER_LIBS!r} if m in sys.modules))"
+    )
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, [m for m in out.stdout.strip().split(",") if m]
+
+
 def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -121,15 +153,15 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
-def run(runs: int, idle_s: float) -> list[Figure]:
+def run(runs: int, idle_s: float, hardware: str = "") -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        proc, first = spawn(workdir)
+        proc, first = spawn(workdir, hardware=hardware)
         stop(proc)
         starts: list[Start] = []
         mem: dict[str, float] = {}
         for i in range(runs):
-            proc, start = spawn(workdir)
+            proc, start = spawn(workdir, hardware=hardware)
             starts.append(start)
             if i == runs - 1:
                 time.sleep(idle_s)
@@ -137,13 +169,25 @@ def run(runs: int, idle_s: float) -> list[Figure]:
                     raise RuntimeError(f"startup: the agent exited ({proc.returncode}) while idle")
                 mem = memory_mb(proc.pid)
             stop(proc)
+        floors: list[float] = []
+        floor_mem: dict[str, float] = {}
+        for i in range(runs):
+            fproc, t = spawn_floor()
+            floors.append(t)
+            if i == runs - 1:
+                time.sleep(idle_s)
+                floor_mem = memory_mb(fproc.pid)
+            stop(fproc)
+    help_s, help_libs = help_imports()
     to_ready = [s.to_ready_s for s in starts]
+    floor_s = median(floors)
     return [
         Figure(
             "process start -> ready, median",
             median(to_ready),
             "s",
-            f"{runs} starts, min {min(to_ready):.3f} s, max {max(to_ready):.3f} s",
+            f"{runs} starts, min {min(to_ready):.3f} s, max {max(to_ready):.3f} s; "
+            f"{median(to_ready) / floor_s:.2f}x the floor",
         ),
         Figure(
             "  of which inside the daemon (run -> ready)",
@@ -152,9 +196,43 @@ def run(runs: int, idle_s: float) -> list[Figure]:
             "the rest is the interpreter and imports",
         ),
         Figure("first boot (empty data directory)", first.to_ready_s, "s"),
-        Figure("idle RSS (VmRSS)", mem["VmRSS"], "MB", f"after {idle_s:g} s idle, nothing plugged"),
+        Figure(
+            "idle RSS (VmRSS)",
+            mem["VmRSS"],
+            "MB",
+            f"after {idle_s:g} s idle, nothing plugged; "
+            f"{mem['VmRSS'] / floor_mem['VmRSS']:.2f}x the floor",
+        ),
         Figure("peak RSS (VmHWM)", mem["VmHWM"], "MB"),
+        Figure(
+            "floor: start -> ready, median",
+            floor_s,
+            "s",
+            "aiohttp + websockets + ocpp + pyjwt + cryptography imported, nothing else",
+        ),
+        Figure("floor: idle RSS (VmRSS)", floor_mem["VmRSS"], "MB"),
+        Figure(
+            "`ncpa --help`",
+            help_s,
+            "s",
+            "driver libraries imported: " + (", ".join(help_libs) or "none"),
+        ),
     ]
+
+
+async def run_on_drivers(runs: int, idle_s: float) -> list[Figure]:
+    """The agent on its real drivers (Modbus meter, OpenEVSE and PN532 on ptys, mock GPIO
+    pins): what a charger loads, emulated by the test suite's rig in this process."""
+    import asyncio
+
+    from tests.drivers.rig import emulated_rig
+    from tests.drivers.test_daemon_process_on_drivers import HARDWARE
+
+    async with emulated_rig(contactor="rapi") as rig:
+        hardware = "[station]\nhas_lock = false\n" + HARDWARE.format(
+            meter_port=rig.meter.port, evcc_port=rig.evcc.path, rfid_port=rig.rfid.path
+        )
+        return await asyncio.to_thread(run, runs, idle_s, hardware)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,9 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.runs < 1 or args.idle < 0:
         p.error("--runs must be >= 1 and --idle >= 0")
+    import asyncio
+
     print_table(
         f"startup: `python -m ncpa run --sim` on this machine ({os.cpu_count()} CPUs)",
         run(args.runs, args.idle),
+    )
+    print_table(
+        "startup: `python -m ncpa run` on the real drivers (emulated rig)",
+        asyncio.run(run_on_drivers(args.runs, args.idle)),
     )
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,10 +65,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_transactions(args: argparse.Namespace) -> int:
-    from ncpa.store import read_transactions
+    from ncpa.store import read_transactions, read_untrusted_clock
 
     cfg = _load(args)
     rows = read_transactions(cfg.data_dir, args.n)
+    untrusted = read_untrusted_clock(cfg.data_dir) if rows else set()
     if not rows:
         print("no transactions")
     for tx in rows:
@@ -76,8 +78,18 @@ def cmd_transactions(args: argparse.Namespace) -> int:
         print(
             f"{tx.id:>5}  connector {tx.connector_id}  {tx.id_tag:<20}  {start}  "
             f"{tx.consumed_wh:>10.1f} Wh  {state}"
+            + ("  (clock not synchronized: times uncertain)" if tx.id in untrusted else "")
         )
     return 0
+
+
+def output_closed(prog: str) -> int:
+    """`ncpa transactions | head`: the reader left. Say so once, without a traceback."""
+    # stdout is dead: point it at /dev/null, so that the interpreter's final flush is quiet
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    print(f"{prog}: output closed before the end (broken pipe)", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     hwcheck.add_arguments(
         sub.add_parser("hw-check", help="check the wiring of the real hardware, step by step")
     )
+    from ncpa import keys
+
+    keys.add_arguments(sub.add_parser("keys", help="the charger's keys: create, import, rotate"))
     args = parser.parse_args(argv)
     try:
         if args.cmd == "run":
@@ -100,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_transactions(args)
         if args.cmd == "hw-check":
             return hwcheck.command(args)
+        if args.cmd == "keys":
+            return keys.command(args)
         if args.cmd == "qr":
             from ncpa.qr import qr_main
 
@@ -107,5 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"ncpa: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return output_closed("ncpa")
     parser.error(f"unknown command {args.cmd}")
     return 2

@@ -20,8 +20,27 @@ LOCK_MODES = ("UNLOCKED", "TRANSACTION", "LOCKED")
 OCPP_VERSIONS = ("1.6", "2.0.1", "auto")
 RECOVERY_MODES = ("close", "resume")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# every top-level section a config file may hold (each component checks its own)
-KNOWN_SECTIONS = ("mqtt",)
+# Every section of the file; a component that reads one from Config.raw checks its keys
+# (hardware: hal/drivers/settings.py, local_api: ncpa/api/settings.py, energy:
+# ncpa/energy/settings.py, hotspot: ncpa/hotspot_service.py, ocpp_client: ncpa/ocpp/options.py).
+# A section missing here is refused at start: add yours when a component reads a new one.
+KNOWN_SECTIONS = (
+    "station",
+    "charging",
+    "ocpp",
+    "ocpp_client",
+    "api",
+    "local_api",
+    "energy",
+    "hardware",
+    "hotspot",
+    "sim",
+    "log",
+    "clock",
+    "mqtt",
+)
+KNOWN_TOP_LEVEL_KEYS = ("data_dir", "developer_mode")
+ID_MAX_LEN = 48  # OCPP: CiString48 (1.6 chargeBoxIdentity), identifierString[48] (2.0.1)
 
 
 class ConfigError(ValueError):
@@ -121,6 +140,33 @@ def _only(table: Any, cls: type[Any]) -> Any:
     return {k: v for k, v in table.items() if k in names}
 
 
+ID_RULE = (
+    f"1..{ID_MAX_LEN} printable ASCII characters, without spaces or '/' "
+    "(it is the OCPP identity in the CSMS URL)"
+)
+
+
+def is_ocpp_identity(value: str) -> bool:
+    # printable ASCII without space: a space or a control character has no place in an
+    # identity a CSMS matches; "/" would move the identity to another URL path segment
+    return (
+        1 <= len(value) <= ID_MAX_LEN and all("!" <= c <= "~" for c in value) and "/" not in value
+    )
+
+
+def _check_known(raw: dict[str, Any]) -> None:
+    """Refuse what no part of the agent reads: a typo must not run on the defaults."""
+    for key, value in raw.items():
+        if key in KNOWN_TOP_LEVEL_KEYS:
+            continue
+        if isinstance(value, (dict, list)) and key not in KNOWN_SECTIONS:
+            raise ConfigError(f"[{key}]: unknown section (known: {', '.join(KNOWN_SECTIONS)})")
+        if key not in KNOWN_SECTIONS:
+            raise ConfigError(
+                f"{key}: unknown setting (top level: {', '.join(KNOWN_TOP_LEVEL_KEYS)})"
+            )
+
+
 def _check(cfg: Config) -> Config:
     st, ch = cfg.station, cfg.charging
 
@@ -128,7 +174,7 @@ def _check(cfg: Config) -> Config:
         if not ok:
             raise ConfigError(msg)
 
-    need(bool(st.id) and "/" not in st.id, "station.id: must be non-empty, without '/'")
+    need(is_ocpp_identity(st.id), f"station.id: must be {ID_RULE}")
     need(1 <= st.connectors <= 8, "station.connectors: must be 1..8")
     need(st.phases in (1, 3), "station.phases: must be 1 or 3")
     need(6 <= st.absolute_max_current <= 80, "station.absolute_max_current: must be 6..80 A")
@@ -151,6 +197,10 @@ def _check(cfg: Config) -> Config:
     return cfg
 
 
+def os_reason(e: Exception) -> str:
+    return e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+
+
 def load(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
     """Read the file (if any), apply flag overrides, check everything.
 
@@ -162,8 +212,13 @@ def load(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
             raw = tomllib.loads(path.read_text())
         except FileNotFoundError as e:
             raise ConfigError(f"config file {path}: not found") from e
+        except IsADirectoryError as e:
+            raise ConfigError(f"config file {path}: is a directory, not a TOML file") from e
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {path}: cannot read ({os_reason(e)})") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"config file {path}: {e}") from e
+    _check_known(raw)
     known = {"station", "charging", "ocpp", "api", "sim", "log", "data_dir", "developer_mode"}
     core = {k: v for k, v in raw.items() if k in known}
     log = core.get("log", {})

@@ -12,12 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from hal.board import Board
-from ncpa import __version__
+from ncpa import __version__, clock
+from ncpa.api.csms_link import CsmsLink
+from ncpa.api.page_services import PageOptions
 from ncpa.api.settings import from_config as api_settings
 from ncpa.api.wiring import api_components
 from ncpa.charging.states import StopReason
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config, ConfigError
+from ncpa.datadir_lock import DataDirLock
 from ncpa.energy.api_settings import ManagedEnergySettings
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import EventBus
@@ -143,12 +146,17 @@ class Daemon:
         hotspot = self._hotspot(cfg)
         if hotspot is not None:
             components.append(hotspot)
+        csms = CsmsLink(configured=bool(cfg.ocpp.csms_url))  # the web page's CSMS state
+        # read when the API starts (after every component is built): the OCPP client below
+        # may still fill in what it offers the page
+        page = PageOptions(csms=csms)
         components += api_components(
             cfg,
             station,
             on_reboot=self.request_restart,
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
+            page=page,
             modes=energy.modes,
         )
         csms_link: asyncio.Event | None = None  # set while the OCPP client is connected
@@ -157,6 +165,8 @@ class Daemon:
 
             ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
             ocpp.on_reset = lambda kind: self.request_restart()
+            csms.attach(ocpp.connected)
+            page.frame_trace = ocpp.frame_trace  # the API's trace switch is the client's
             api = api_settings(cfg, firmware_version=__version__)
             ocpp.firmware.installer = bundle_installer(
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart
@@ -206,10 +216,22 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         async with contextlib.AsyncExitStack() as stack:
             # each resource is released even when a later one fails to come up
+            lock = DataDirLock(cfg.data_dir)
+            lock.acquire()  # a second agent on this data_dir stops here, with one line
+            stack.callback(lock.release)
+            # the clock's settings first (a config error before anything opens); a real
+            # charger waits, bounded, for time sync before the station runs
+            clock_settings = clock.parse_settings(cfg)
+            if cfg.simulated:
+                clock_settings = clock.ClockSettings(wait_for_sync=0, sync_source="system")
             store = await Store.open(cfg.data_dir)
             stack.push_async_callback(store.close)
-            board, plant = await build_board(cfg)
+            board, plant = await build_board(cfg)  # wiring errors first: one line, exit 2
             stack.push_async_callback(board.close)
+            clk = clock.configure(clock_settings)
+            if not clk.trusted():
+                notify("STATUS=waiting for the clock to be synchronized")
+            await clk.wait_for_sync(clock_settings.wait_for_sync)
             station = ChargingStation(cfg, store, board, EventBus())
             self.station = station
             components, control = self._components(cfg, store, board, plant, station)
@@ -240,5 +262,7 @@ class Daemon:
             await self._stop.wait()
         log.info("ncpa.stopped")
         if self._restart:
-            os.execv(sys.executable, [sys.executable, "-m", "ncpa", *sys.argv[1:]])
+            # the command line this process was started with: through the launcher when the
+            # unit started it, so that the restart is counted and checked like any start
+            os.execv(sys.executable, list(sys.orig_argv))
         return 0

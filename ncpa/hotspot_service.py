@@ -2,9 +2,9 @@
 and knows whether it is.
 
 `[hotspot]` in the config file: `enabled` (default true), `ssid` (default: the charge point
-id), `password` (8..63 characters; without one a charger runs without its hotspot, the
-simulator uses a development one). Failing to bring the hotspot up is logged and
-retried: charging goes on.
+id, cut to the 32 bytes an SSID may have), `password` (8..63 characters; without one a
+charger runs without its hotspot, the simulator uses a development one). Failing to bring
+the hotspot up is logged and retried: charging goes on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ log = get_logger(__name__)
 
 CHECK_INTERVAL_S = 30.0
 DEV_PASSWORD = "ncpa-dev-hotspot"
+SSID_MAX_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class HotspotSettings:
     enabled: bool
     ssid: str
     password: str
+
+
+def default_ssid(charge_point_id: str) -> str:
+    """The SSID a user who set none gets: the id (printable ASCII, up to 48 characters,
+    see ncpa/config.py) cut to WPA2's 32 bytes."""
+    return charge_point_id.encode()[:SSID_MAX_BYTES].decode(errors="ignore") or "NCPA"
 
 
 def parse_hotspot_settings(config: Config) -> HotspotSettings:
@@ -41,7 +48,7 @@ def parse_hotspot_settings(config: Config) -> HotspotSettings:
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError("hotspot.enabled: expected true or false")
-    ssid = raw.get("ssid", config.station.id)
+    ssid = raw.get("ssid", default_ssid(config.station.id))
     password = raw.get("password", DEV_PASSWORD if config.developer_mode else "")
     if not isinstance(ssid, str) or not isinstance(password, str):
         raise ConfigError("hotspot.ssid and hotspot.password: expected strings")

@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hal.board import Board, ConnectorDevices
-from hal.drivers.build import build_board
-from hal.drivers.rapi_evcc import RapiRelay
 from hal.errors import DeviceError, DeviceTimeout
 from hal.evcc import EvccStatus, PilotState
 from ncpa.config import Config, ConfigError, load
@@ -151,6 +149,8 @@ class HwCheck:
                 f"Welded contacts, or the feedback input is inverted: check the auxiliary "
                 f"contact wiring and {setting}.feedback_active_high. Do not charge until fixed.",
             )
+        from hal.drivers.rapi_evcc import RapiRelay  # the drivers load only when checking
+
         if isinstance(k, RapiRelay):
             return "open; its relay is switched by the controller (closes with an EV in state C)"
         status = self.status.get(c.connector_id)
@@ -227,25 +227,32 @@ class HwCheck:
         return f"card {uid}"
 
     # -- the run --------------------------------------------------------------------
+    async def run_steps(self, board: Board) -> list[StepResult]:
+        """Every step on `board`, in order (the agent's API runs them on its own board)."""
+        for c in board.connectors:
+            n = c.connector_id
+            await self.step(f"connector {n}: meter", partial(self.meter, c))
+            await self.step(f"connector {n}: charge controller", partial(self.controller, c))
+            await self.step(f"connector {n}: contactor", partial(self.contactor, c))
+            await self.step(f"connector {n}: lock", partial(self.lock, c))
+        await self.step("inputs", lambda: self.inputs(board))
+        await self.step("RFID reader", lambda: self.card(board), self.card_timeout + 5)
+        self.results.append(
+            StepResult("shunt trip", SKIP, "not fired: it trips the breaker; test it by hand")
+        )
+        return self.results
+
     async def run(self, pin_factory: Any = None) -> int:
         self.say(f"NCPA hardware check, station {self.config.station.id}")
         try:
+            from hal.drivers.build import build_board
+
             board = await build_board(self.config, pin_factory=pin_factory)
         except ConfigError as e:
             self.say(f"configuration error: {e}")
             return 2
         try:
-            for c in board.connectors:
-                n = c.connector_id
-                await self.step(f"connector {n}: meter", partial(self.meter, c))
-                await self.step(f"connector {n}: charge controller", partial(self.controller, c))
-                await self.step(f"connector {n}: contactor", partial(self.contactor, c))
-                await self.step(f"connector {n}: lock", partial(self.lock, c))
-            await self.step("inputs", lambda: self.inputs(board))
-            await self.step("RFID reader", lambda: self.card(board), self.card_timeout + 5)
-            self.results.append(
-                StepResult("shunt trip", SKIP, "not fired: it trips the breaker; test it by hand")
-            )
+            await self.run_steps(board)
         finally:
             await board.close()
         self.table()

@@ -42,6 +42,12 @@ def get_logger(name: str) -> StructLogger:
     return StructLogger(name)
 
 
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    """The key=value fields a StructLogger attached to a record ({} for other loggers)."""
+    fields: dict[str, Any] = getattr(record, _FIELDS, {})
+    return fields
+
+
 def _fmt_value(v: Any) -> str:
     s = v if isinstance(v, str) else json.dumps(v, default=str)
     return json.dumps(s) if (" " in s or "=" in s or not s) else s

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import qrcode
-import qrcode.image.pure
-import qrcode.image.svg
-
-from ncpa.api.qr_issue import Wifi, qr_token, read_secret_file
 from ncpa.api.settings import DEV_KEYS
+from ncpa.config import ID_RULE, is_ocpp_identity
+
+if TYPE_CHECKING:  # qrcode and the token maker load only when a label is made
+    import qrcode
 
 FORMATS = ("text", "token", "png", "svg")
 ROLES = ("operator", "installer", "developer")
@@ -54,7 +55,9 @@ def add_qr_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-time", action="store_true", help="add a jti: usable once")
 
 
-def _qr(data: str) -> qrcode.QRCode:
+def _qr(data: str) -> qrcode.QRCode[Any]:
+    import qrcode
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(data)
     code.make(fit=True)
@@ -62,6 +65,9 @@ def _qr(data: str) -> qrcode.QRCode:
 
 
 def _write_image(token: str, fmt: str, path: Path) -> None:
+    import qrcode.image.pure
+    import qrcode.image.svg
+
     factory = qrcode.image.pure.PyPNGImage if fmt == "png" else qrcode.image.svg.SvgPathImage
     img = _qr(token).make_image(image_factory=factory)
     buf = io.BytesIO()
@@ -77,13 +83,29 @@ def _target(args: argparse.Namespace, role: str, several: bool) -> Path:
     return out
 
 
+def _label_problem(args: argparse.Namespace) -> str | None:
+    """What makes a label that no charger would ever accept."""
+    if not is_ocpp_identity(args.id):
+        return f"--id {args.id!r}: not a charge point id ({ID_RULE})"
+    if args.expires_in is not None and not (math.isfinite(args.expires_in) and args.expires_in > 0):
+        return f"--expires-in {args.expires_in}: must be a positive number of seconds"
+    return None
+
+
 def qr_main(args: argparse.Namespace) -> int:
+    from ncpa.api.qr_issue import Wifi, qr_token, read_secret_file
+
     roles: list[str] = args.role or ["operator", "installer"]
+    problem = _label_problem(args)
+    if problem:
+        print(f"ncpa qr: {problem}", file=sys.stderr)
+        return 2
     try:
         key_pem = args.issuer_key.read_bytes()
         secret = read_secret_file(args.secret)
     except (OSError, ValueError) as e:
-        print(f"ncpa qr: {e} (run `make certs` for the development keys)", file=sys.stderr)
+        hint = "development keys: `make certs` in a checkout; on a charger: --issuer-key, --secret"
+        print(f"ncpa qr: {e} ({hint})", file=sys.stderr)
         return 2
     wifi = Wifi(args.ssid, args.psk, args.wifi_type, args.hidden) if args.ssid else None
     for role in roles:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ncpa.config import ConfigError, os_reason
+
 T = TypeVar("T")
 
 DB_NAME = "ncpa.sqlite3"
@@ -96,6 +98,11 @@ class WhitelistEntry:
     parent_id_tag: str | None = None
 
 
+# transactions stamped while the wall clock was not trusted (ncpa/clock.py): 1
+_CLOCK_MIGRATIONS: list[str] = [
+    "ALTER TABLE transactions ADD COLUMN clock_untrusted INTEGER NOT NULL DEFAULT 0;",
+]
+
 _TX_COLUMNS = (
     "id, connector_id, id_tag, start_ts, meter_start_wh, last_meter_wh, last_meter_ts, "
     "stop_ts, meter_stop_wh, stop_reason, stop_id_tag, remote_id"
@@ -117,9 +124,14 @@ class Store:
     @classmethod
     async def open(cls, data_dir: Path) -> Store:
         store = cls(data_dir / DB_NAME)
-        await store.call(lambda _c: data_dir.mkdir(parents=True, exist_ok=True))
-        await store.call(store._connect)
+        try:
+            await store.call(lambda _c: data_dir.mkdir(parents=True, exist_ok=True))
+            await store.call(store._connect)
+        except (OSError, sqlite3.Error) as e:
+            # a setting the user gave: one line naming it, not a traceback
+            raise ConfigError(f"data_dir {data_dir}: cannot use it ({os_reason(e)})") from e
         await store.migrate("core", _CORE_MIGRATIONS)
+        await store.migrate("transactions_clock", _CLOCK_MIGRATIONS)
         return store
 
     def _connect(self, _: Any = None) -> None:
@@ -252,14 +264,20 @@ class Store:
     # -- transactions ---------------------------------------------------------
 
     async def open_transaction(
-        self, connector_id: int, id_tag: str, meter_start_wh: float, start_ts: float
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start_wh: float,
+        start_ts: float,
+        clock_trusted: bool = True,
     ) -> TransactionRecord:
         def _open(conn: sqlite3.Connection) -> TransactionRecord:
             cur = conn.execute(
                 "INSERT INTO transactions(connector_id, id_tag, start_ts, meter_start_wh, "
-                "last_meter_wh, last_meter_ts) VALUES (?, ?, ?, ?, ?, ?)",
-                (connector_id, id_tag, start_ts, meter_start_wh, meter_start_wh, start_ts),
-            )
+                "last_meter_wh, last_meter_ts, clock_untrusted) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (connector_id, id_tag, start_ts, meter_start_wh, meter_start_wh, start_ts,
+                 int(not clock_trusted)),
+            )  # fmt: skip
             tx_id = cur.lastrowid
             assert tx_id is not None
             return TransactionRecord(
@@ -285,20 +303,35 @@ class Store:
         stop_ts: float,
         reason: str,
         stop_id_tag: str | None = None,
+        clock_trusted: bool = True,
     ) -> TransactionRecord:
         def _close(conn: sqlite3.Connection) -> TransactionRecord:
             conn.execute(
                 "UPDATE transactions SET meter_stop_wh = ?, last_meter_wh = ?, stop_ts = ?, "
-                "last_meter_ts = ?, stop_reason = ?, stop_id_tag = ? "
-                "WHERE id = ? AND stop_ts IS NULL",
-                (meter_stop_wh, meter_stop_wh, stop_ts, stop_ts, reason, stop_id_tag, tx_id),
-            )
+                "last_meter_ts = ?, stop_reason = ?, stop_id_tag = ?, "
+                "clock_untrusted = MAX(clock_untrusted, ?) WHERE id = ? AND stop_ts IS NULL",
+                (meter_stop_wh, meter_stop_wh, stop_ts, stop_ts, reason, stop_id_tag,
+                 int(not clock_trusted), tx_id),
+            )  # fmt: skip
             row = conn.execute(
                 f"SELECT {_TX_COLUMNS} FROM transactions WHERE id = ?", (tx_id,)
             ).fetchone()
             return _tx(row)
 
         return await self.call(_close)
+
+    async def note_stopping(self, tx_id: int, reason: str, stop_id_tag: str | None) -> None:
+        """Why an open transaction is ending, on disk before its final meter read: a crash
+        in between still closes it with this reason (recovery), not as PowerLoss."""
+
+        def _note(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE transactions SET stop_reason = ?, stop_id_tag = ? "
+                "WHERE id = ? AND stop_ts IS NULL",
+                (reason, stop_id_tag, tx_id),
+            )
+
+        await self.call(_note)
 
     async def set_remote_id(self, tx_id: int, remote_id: str) -> None:
         def _set(conn: sqlite3.Connection) -> None:
@@ -374,10 +407,25 @@ class atomic:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def read_untrusted_clock(data_dir: Path) -> set[int]:
+    """Ids of the transactions stamped while the clock was not trusted (read-only)."""
+    conn = sqlite3.connect(f"file:{data_dir / DB_NAME}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT id FROM transactions WHERE clock_untrusted = 1")
+        return {int(r[0]) for r in rows}
+    finally:
+        conn.close()
+
+
 def read_transactions(data_dir: Path, limit: int = 50) -> list[TransactionRecord]:
     """Read-only access for the CLI while the daemon runs (WAL allows a concurrent reader)."""
     path = data_dir / DB_NAME
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    if not path.is_file():
+        raise ConfigError(f"data_dir {data_dir}: no database there ({DB_NAME} not found)")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise ConfigError(f"data_dir {data_dir}: cannot open {DB_NAME} ({e})") from e
     try:
         rows = conn.execute(
             f"SELECT {_TX_COLUMNS} FROM transactions ORDER BY id DESC LIMIT ?", (limit,)

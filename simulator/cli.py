@@ -102,6 +102,15 @@ def pv_body(value: str, peak: str | None, day_s: float, start_h: float) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `ncpa-sim status | head`
+        from ncpa.cli import output_closed
+
+        return output_closed("ncpa-sim")
+
+
+def _main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="ncpa-sim", description="Drive the simulated charger.")
     p.add_argument("--url", default=DEFAULT_URL, help="simulator control URL (env NCPA_SIM_URL)")
     sub = p.add_subparsers(dest="cmd", required=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ncpa.config import ConfigError, os_reason
 from simulator.ev import EvModel
 from simulator.plant import FaultKind, Plant
 
@@ -194,11 +195,16 @@ class ControlServer:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as e:
+            await self.stop()
+            raise ConfigError(f"sim.port {self.port}: cannot listen ({os_reason(e)})") from e
         if self.port == 0:  # tests ask for any free port
             for addr in self._runner.addresses:
                 self.port = int(addr[1])
 
     async def stop(self) -> None:
         if self._runner is not None:
-            await self._runner.cleanup()
+            runner, self._runner = self._runner, None
+            await runner.cleanup()

@@ -10,23 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hal.board import Board, ConnectorDevices
 from hal.contactor import Contactor
-from hal.drivers.card_reader import SerialCardReader
-from hal.drivers.gpio_contactor import GpioContactor
-from hal.drivers.gpio_input import GpioDigitalInput
-from hal.drivers.gpio_lock import GpioSocketLock
-from hal.drivers.gpio_phase_switch import GpioPhaseSwitch
-from hal.drivers.gpio_pins import Input, Output, make_pin_factory
-from hal.drivers.gpio_shunt import GpioShuntTrip
-from hal.drivers.modbus_meter import ModbusLink, ModbusMeter
-from hal.drivers.nmcli_hotspot import NmcliHotspot
-from hal.drivers.pn532_reader import Pn532Reader
-from hal.drivers.rapi_evcc import RapiController, RapiRelay
-from hal.drivers.rdm6300_reader import Rdm6300Reader
-from hal.drivers.register_map import load_map
 from hal.drivers.settings import (
     HardwareSettings,
     HotspotSettings,
@@ -40,6 +27,13 @@ from hal.hotspot import Hotspot
 from hal.inputs import DigitalInput
 from ncpa.config import Config, ConfigError
 
+# The driver modules (and their libraries: gpiozero, pymodbus, pyserial) are imported
+# where a configured device needs them, so a board loads only what it has.
+if TYPE_CHECKING:
+    from hal.drivers.card_reader import SerialCardReader
+    from hal.drivers.gpio_pins import Input, Output
+    from hal.drivers.modbus_meter import ModbusLink
+
 Closer = Callable[[], Awaitable[None]]
 
 
@@ -52,6 +46,8 @@ class _Builder:
         self.links: dict[tuple[Any, ...], ModbusLink] = {}
 
     def output(self, pin: int | None, active_high: bool, setting: str) -> Output:
+        from hal.drivers.gpio_pins import Output
+
         assert pin is not None  # settings checked it
         try:
             out = Output(pin, active_high, self.factory)
@@ -61,6 +57,8 @@ class _Builder:
         return out
 
     def input(self, pin: int | None, active_high: bool, pull: str, setting: str) -> Input:
+        from hal.drivers.gpio_pins import Input
+
         assert pin is not None
         try:
             inp = Input(pin, active_high, pull, self.factory)
@@ -70,6 +68,8 @@ class _Builder:
         return inp
 
     def link(self, m: MeterSettings) -> ModbusLink:
+        from hal.drivers.modbus_meter import ModbusLink
+
         if m.backend == "modbus-tcp":
             key: tuple[Any, ...] = ("tcp", m.host, m.tcp_port)
         else:
@@ -90,6 +90,13 @@ class _Builder:
         return self.links[key]
 
     async def connector(self, n: int) -> ConnectorDevices:
+        from hal.drivers.gpio_contactor import GpioContactor
+        from hal.drivers.gpio_input import GpioDigitalInput
+        from hal.drivers.gpio_lock import GpioSocketLock
+        from hal.drivers.modbus_meter import ModbusMeter
+        from hal.drivers.rapi_evcc import RapiController, RapiRelay
+        from hal.drivers.register_map import load_map
+
         c = self.hw.connectors[n - 1]
         w = f"hardware.connectors[{n}]"
         m = c.meter
@@ -143,6 +150,8 @@ class _Builder:
                     ps.feedback_pin, ps.feedback_active_high, ps.feedback_pull,
                     f"{w}.phase_switch.feedback_pin",
                 )  # fmt: skip
+            from hal.drivers.gpio_phase_switch import GpioPhaseSwitch
+
             switch = GpioPhaseSwitch(
                 self.output(ps.coil_pin, ps.coil_active_high, f"{w}.phase_switch.coil_pin"),
                 feedback,
@@ -151,6 +160,9 @@ class _Builder:
         return ConnectorDevices(n, evcc, meter, contactor, lock, switch)
 
     async def rfid(self, r: RfidSettings) -> SerialCardReader:
+        from hal.drivers.pn532_reader import Pn532Reader
+        from hal.drivers.rdm6300_reader import Rdm6300Reader
+
         reader: SerialCardReader
         if r.backend == "pn532":
             reader = Pn532Reader(r.port, r.baudrate or 115200, r.release, r.poll_interval)
@@ -161,6 +173,9 @@ class _Builder:
         return reader
 
     async def board(self) -> Board:
+        from hal.drivers.gpio_input import GpioDigitalInput
+        from hal.drivers.gpio_shunt import GpioShuntTrip
+
         connectors = [await self.connector(n) for n in range(1, len(self.hw.connectors) + 1)]
         s = self.hw.shunt
         coil = self.output(s.pin, s.active_high, "hardware.shunt.pin")
@@ -210,7 +225,7 @@ async def build_board(config: Config, *, pin_factory: Any = None) -> Board:
     """The Board for `config`'s `[hardware]` section. `pin_factory` overrides
     hardware.gpio_pin_factory (the tests pass a gpiozero MockFactory)."""
     hw = parse_hardware(config)
-    factory = pin_factory if pin_factory is not None else make_pin_factory(hw.gpio_pin_factory)
+    factory = pin_factory if pin_factory is not None else _pin_factory(hw.gpio_pin_factory)
     builder = _Builder(config, hw, factory)
     try:
         return await builder.board()
@@ -220,6 +235,19 @@ async def build_board(config: Config, *, pin_factory: Any = None) -> Board:
         raise
 
 
+def _pin_factory(name: str) -> Any:
+    from hal.drivers.gpio_pins import make_pin_factory
+
+    try:
+        return make_pin_factory(name)
+    except Exception as e:  # ImportError, gpiozero's BadPinFactory, a missing /dev/gpiochip
+        hint = " (lgpio comes with the wheelhouse: reinstall with systemd/install.sh)"
+        raise ConfigError(
+            f"hardware.gpio_pin_factory: {name!r} cannot be used here: {e}"
+            + (hint if name == "lgpio" else "")
+        ) from e
+
+
 def build_hotspot(config: Config) -> Hotspot | None:
     """The hotspot backend of `[hardware.hotspot]` (None: backend "none")."""
     raw = config.raw.get("hardware", {})
@@ -227,4 +255,6 @@ def build_hotspot(config: Config) -> Hotspot | None:
                      "hardware.hotspot")  # fmt: skip
     if hs.backend == "none":
         return None
+    from hal.drivers.nmcli_hotspot import NmcliHotspot
+
     return NmcliHotspot(hs.interface, hs.con_name)

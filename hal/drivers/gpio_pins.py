@@ -5,11 +5,12 @@ event loop."""
 from __future__ import annotations
 
 import asyncio
-from importlib.metadata import entry_points
 from typing import Any
 
-from gpiozero import DigitalInputDevice, DigitalOutputDevice
+from ncpa.config import ConfigError
 
+# gpiozero (and its pin library) load with the first pin, not with this module: the
+# settings parser names PIN_FACTORIES, and `ncpa --help` must not load a pin library
 PIN_FACTORIES = ("lgpio", "rpigpio", "pigpio", "native", "mock")
 
 
@@ -17,14 +18,23 @@ def make_pin_factory(name: str) -> Any:
     """A gpiozero pin factory by its entry-point name; "" lets gpiozero choose."""
     if not name:
         return None
+    from importlib.metadata import entry_points
+
     (ep,) = entry_points(group="gpiozero_pin_factories", name=name)
-    return ep.load()()
+    try:
+        return ep.load()()
+    except Exception as e:  # ImportError (lgpio not installed), BadPinFactory (no GPIO chip)
+        raise ConfigError(
+            f"hardware.gpio_pin_factory: {name!r} cannot be used here ({type(e).__name__}: {e})"
+        ) from e
 
 
 class Output:
     """One output pin (coil driver, motor driver, shunt coil); off at creation."""
 
     def __init__(self, pin: int, active_high: bool, factory: Any) -> None:
+        from gpiozero import DigitalOutputDevice
+
         self.pin = pin
         self._dev = DigitalOutputDevice(
             pin, active_high=active_high, initial_value=False, pin_factory=factory
@@ -50,6 +60,8 @@ class Input:
         factory: Any,
         bounce_time: float | None = None,
     ) -> None:
+        from gpiozero import DigitalInputDevice
+
         self.pin = pin
         if pull == "off":
             self._dev = DigitalInputDevice(

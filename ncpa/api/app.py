@@ -25,16 +25,23 @@ from ncpa.api import (
     routes_charging,
     routes_config,
     routes_development,
+    routes_diagnostics,
+    routes_live,
     routes_modes,
     routes_schedules,
+    routes_simulator,
     routes_status,
     routes_upgrade,
+    routes_web,
     routes_whitelist,
+    routes_whitelist_edit,
 )
 from ncpa.api.charging_modes import ChargingModes, StoredChargingModes
 from ncpa.api.energy_settings import EnergySettings, StoredEnergySettings
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, error_response
+from ncpa.api.listener import CappedSite
+from ncpa.api.page_services import PAGE, PageOptions, PageServices
 from ncpa.api.pairing import JtiRegistry, PairingPolicy, load_issuer_keys
 from ncpa.api.ratelimit import RateLimiter
 from ncpa.api.routes import CLAIMS, ROLE_RANK, STATE, ApiState, Route
@@ -42,6 +49,7 @@ from ncpa.api.settings import ApiSettings
 from ncpa.api.tls import ensure_certificate, server_context
 from ncpa.api.tokens import TokenError, TokenIssuer, load_or_create_device_key
 from ncpa.charging.station import ChargingStation
+from ncpa.config import ConfigError, os_reason
 from ncpa.log import get_logger
 from ncpa.updates.service import UpdateService
 
@@ -62,10 +70,15 @@ def all_routes(developer_mode: bool) -> list[Route]:
         *routes_charging.ROUTES,
         *routes_schedules.ROUTES,
         *routes_upgrade.ROUTES,
+        *routes_live.ROUTES,
+        *routes_diagnostics.ROUTES,
+        *routes_web.ROUTES,
+        *routes_whitelist_edit.ROUTES,
         *routes_modes.ROUTES,
     ]
     if developer_mode:  # production: not registered at all, so every one of them is a 404
         routes += routes_development.ROUTES
+        routes += routes_simulator.ROUTES
     return routes
 
 
@@ -155,6 +168,7 @@ def create_app(
     on_reboot: Callable[[], None],
     energy: EnergySettings | None = None,
     hotspot: Callable[[], dict[str, Any]] | None = None,
+    page: PageOptions | None = None,
     modes: ChargingModes | None = None,
 ) -> web.Application:
     # uploads are streamed; every other body is small
@@ -180,6 +194,9 @@ def create_app(
         modes=modes or StoredChargingModes(station.store),
     )
     app[STATE] = state
+    services = PageServices.create(station, page)
+    app[PAGE] = services
+    app[routes_web.FILES] = routes_web.load_static()
     table: dict[Any, Route] = {}
     for r in all_routes(settings.developer_mode):
         table[app.router.add_route(r.method, r.path, r.handler)] = r
@@ -188,10 +205,12 @@ def create_app(
 
     async def on_startup(_: web.Application) -> None:
         await state.jtis.migrate()
+        services.start()
         if isinstance(state.modes, StoredChargingModes):
             await state.modes.load()
 
     async def on_cleanup(_: web.Application) -> None:
+        services.stop()
         await state.close()
 
     app.on_startup.append(on_startup)
@@ -208,6 +227,7 @@ class ApiServer:
     on_reboot: Callable[[], None]
     energy: EnergySettings | None = None
     hotspot: Callable[[], dict[str, Any]] | None = None
+    page: PageOptions | None = None
     modes: ChargingModes | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, init=False)
@@ -231,6 +251,7 @@ class ApiServer:
             on_reboot=self.on_reboot,
             energy=self.energy,
             hotspot=self.hotspot,
+            page=self.page,
             modes=self.modes,
         )
         self._runner = web.AppRunner(
@@ -240,10 +261,20 @@ class ApiServer:
             # a QR token rides in the query: room for it, so that our own checks answer (JSON)
             max_line_size=MAX_LINE,
             max_field_size=MAX_LINE,
+            # from the connection's start too: also the deadline for the first headers
+            keepalive_timeout=s.idle_timeout,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port, ssl_context=ctx)
-        await site.start()
+        site = CappedSite(
+            self._runner, s.host, s.port, ssl_context=ctx, limits=s.connection_limits()
+        )
+        try:
+            await site.start()
+        except OSError as e:  # port in use, address not here: one line, exit code 2
+            await self.stop()
+            raise ConfigError(
+                f"api.port {s.port}: cannot listen on {s.host} ({os_reason(e)})"
+            ) from e
         self.port = s.port
         for addr in self._runner.addresses:
             self.port = int(addr[1])

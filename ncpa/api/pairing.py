@@ -10,6 +10,7 @@ signature check. A `jti` is accepted once: it is persisted in the store.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,7 @@ ROLES = ("operator", "installer", "developer")
 # clock skew tolerated between the auth server and a charger that has been offline
 IAT_LEEWAY_S = 300
 MIN_RSA_BITS = 2048
+MAX_EPOCH_S = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 IssuerKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
@@ -167,7 +169,13 @@ def _int_claim(claims: dict[str, Any], name: str) -> int | None:
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # the JWT's JSON may carry NaN, Infinity or 1e400 (Python's parser takes them): a
+    # NumericDate is a finite number of seconds, within the years 1970..9999
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and 0 <= value <= MAX_EPOCH_S)
+    ):
         raise PairingError(f"QR token: {name} must be a number (epoch seconds)")
     return int(value)
 

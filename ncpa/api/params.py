@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
+from ncpa import strict_json
 from ncpa.api.errors import bad_param
 
 MAX_STRING = 256
@@ -47,11 +48,16 @@ def query_enum(request: web.Request, name: str, allowed: Sequence[str]) -> str:
     return value
 
 
+# plain ASCII decimals: float() and int() also take " 10", "1_0", "1e1" and the digits of
+# every script (Arabic-Indic, full-width), which no client means and no log reader expects
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def to_float(name: str, raw: str, lo: float, hi: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError as e:
-        raise bad_param(name, f"{raw!r} is not a number") from e
+    if not _DECIMAL.fullmatch(raw):
+        raise bad_param(name, f"{raw!r} is not a plain decimal number (digits 0-9, one '.')")
+    value = float(raw)
     if not math.isfinite(value) or not lo <= value <= hi:
         raise bad_param(name, f"{raw} is out of range {lo:g}..{hi:g}")
     return value
@@ -66,7 +72,7 @@ def query_int(request: web.Request, name: str, lo: int, hi: int, default: int | 
     if raw is None:
         assert default is not None
         return default
-    if not raw.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(raw):
         raise bad_param(name, f"{raw!r} is not an integer")
     value = int(raw)
     if not lo <= value <= hi:
@@ -96,6 +102,6 @@ async def json_body(request: web.Request, name: str, max_bytes: int = 64 * 1024)
     if not data:
         raise bad_param(name, "a JSON body is required")
     try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise bad_param(name, "body is not JSON") from e
+        return strict_json.loads(data)
+    except strict_json.StrictJsonError as e:
+        raise bad_param(name, f"body is not JSON the API takes ({e})") from e

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ncpa.api.energy_settings import RECURRING
 from ncpa.api.errors import bad_param
+from ncpa.api.pairing import MAX_EPOCH_S
 from ncpa.api.params import json_body
 from ncpa.api.routes import Route, ok, state
 
@@ -51,6 +52,12 @@ def check_schedule(raw: Any, max_amps: float) -> dict[str, Any]:
         if out and t <= out[-1]["time"]:
             raise bad_param("chargingSchedule", f"sections[{i}].time: must increase")
         out.append({"time": t, "limit": limit})
+    start = raw.get("start")
+    # the charger sets `start`; a schedule read back (GET) may carry it, of its own type only
+    if "start" in raw and (
+        isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= MAX_EPOCH_S
+    ):
+        raise bad_param("chargingSchedule", "start: epoch seconds (an integer), set by the charger")
     schedule: dict[str, Any] = {"recurring": recurring, "sections": out}
     if recurring == "none":
         schedule["start"] = int(time.time())  # "from now": fixed when posted

@@ -63,6 +63,8 @@ async def get_device_info(request: web.Request) -> web.Response:
             "contractualMaxCurrent": float(cfg.contractual_max_current),
             "chargePointId": cfg.id,
             "vendor": cfg.vendor,
+            # extension: how long GET /whitelist/card waits for a card (the page's countdown)
+            "cardLearnTimeout": float(st.settings.learn_timeout),
         }
     )
 

@@ -9,10 +9,13 @@ come up healthy, see ncpa.updates.slots).
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from ncpa.api.errors import ApiError
 from ncpa.api.routes import Route, ok, state
+from ncpa.api.routes_status import firmware_version
 from ncpa.api.upload import receive_file
 from ncpa.updates.bundle import BundleError
 
@@ -50,4 +53,26 @@ async def post_upgrade(request: web.Request) -> web.Response:
     )
 
 
-ROUTES = [Route("POST", "/upgrade", post_upgrade, "operator")]
+async def get_upgrade_state(request: web.Request) -> web.Response:
+    """Where an update stands: the install (for the page's progress), the trial, the rollback."""
+    st = state(request)
+    updates = st.updates
+    pending = await asyncio.to_thread(updates.releases.pending)
+    rollback = await asyncio.to_thread(updates.releases.last_rollback)
+    return ok(
+        {
+            "state": updates.state,
+            "error": updates.error,
+            "currentVersion": firmware_version(st),
+            "trial": None
+            if pending is None
+            else {"version": pending.version, "previous": pending.previous},
+            "lastRollback": rollback,
+        }
+    )
+
+
+ROUTES = [
+    Route("POST", "/upgrade", post_upgrade, "operator"),
+    Route("GET", "/upgrade/state", get_upgrade_state, "operator"),
+]

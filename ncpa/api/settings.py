@@ -17,6 +17,10 @@ auth_window = 60
 max_upload_mb = 64
 learn_timeout = 30       # seconds GET /whitelist/card waits for a card
 health_timeout = 120     # seconds a new release has to report healthy
+max_connections = 64     # open at once; at the cap the oldest TLS handshake makes room
+handshake_timeout = 10   # seconds from connect to the end of the TLS handshake
+idle_timeout = 15        # seconds a connection may wait for (the headers of) a request
+confirm_after = 30       # seconds a new release must run before it counts as healthy
 ```
 """
 
@@ -27,10 +31,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ncpa.api.listener import ConnectionLimits
 from ncpa.config import Config, ConfigError
 
 SECTION = "local_api"
-DEV_KEYS = Path(__file__).resolve().parent.parent.parent / "certs" / "dev"
+_CHECKOUT = Path(__file__).resolve().parent.parent.parent
+# development keys exist only in a checkout (`make certs`); an installed wheel has none and
+# never looks for keys inside its own code: developer mode there uses the production place
+DEV_KEYS = _CHECKOUT / "certs" / "dev"
+IN_CHECKOUT = (_CHECKOUT / "pyproject.toml").is_file()
 PROD_KEYS = Path("/etc/ncpa/keys")
 
 
@@ -56,6 +65,10 @@ class ApiSettings:
     max_upload_mb: float = 64.0
     learn_timeout: float = 30.0
     health_timeout: float = 120.0
+    max_connections: int = 64
+    handshake_timeout: float = 10.0
+    idle_timeout: float = 15.0
+    confirm_after: float = 30.0
     firmware_version: str = field(default="")
 
     # -- derived ------------------------------------------------------------
@@ -68,7 +81,7 @@ class ApiSettings:
     def keys_path(self) -> Path:
         if self.keys_dir:
             return Path(self.keys_dir)
-        return DEV_KEYS if self.developer_mode else PROD_KEYS
+        return DEV_KEYS if self.developer_mode and IN_CHECKOUT else PROD_KEYS
 
     def issuer_key_paths(self) -> list[Path]:
         if self.issuer_keys:
@@ -87,6 +100,9 @@ class ApiSettings:
     def roles(self) -> tuple[str, ...]:
         base = ("operator", "installer")
         return (*base, "developer") if self.developer_mode else base
+
+    def connection_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(self.max_connections, self.handshake_timeout, self.idle_timeout)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -165,3 +181,11 @@ def check(s: ApiSettings) -> None:
     need(0 < s.max_upload_mb <= 1024, "max_upload_mb: 0..1024")
     need(1 <= s.learn_timeout <= 300, "learn_timeout: 1..300 seconds")
     need(10 <= s.health_timeout <= 3600, "health_timeout: 10..3600 seconds")
+    # below the process's 1,024 file handles, with room for the store, serial ports, OCPP
+    need(1 <= s.max_connections <= 512, "max_connections: 1..512")
+    need(0.5 <= s.handshake_timeout <= 120, "handshake_timeout: 0.5..120 seconds")
+    need(0.5 <= s.idle_timeout <= 3600, "idle_timeout: 0.5..3600 seconds")
+    need(
+        0.5 <= s.confirm_after < s.health_timeout,
+        "confirm_after: 0.5 seconds or more, and less than health_timeout",
+    )

@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 KEY_FILE = "access-token.key"
 VERIFIED_CACHE_SIZE = 256
 AUDIENCE = "ncpa-local-api"
+_CLAIM_TYPES: dict[str, type] = {
+    "iss": str, "aud": str, "sub": str, "role": str, "iat": int, "exp": int, "jti": str
+}  # fmt: skip
 DeviceKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
@@ -120,7 +123,9 @@ class TokenIssuer:
             raise TokenError("access token expired") from e
         except jwt.PyJWTError as e:
             raise TokenError(f"access token invalid: {e}") from e
-        role = claims["role"]
-        if not isinstance(role, str):
-            raise TokenError("access token invalid: role")
-        return AccessClaims(role, str(claims["sub"]), int(claims["exp"]), str(claims["jti"]))
+        # PyJWT takes any int()-able exp/iat ("1796145627" too): each claim has its JSON type
+        for name, kind in _CLAIM_TYPES.items():
+            value = claims[name]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise TokenError(f"access token invalid: {name} must be a JSON {kind.__name__}")
+        return AccessClaims(claims["role"], claims["sub"], claims["exp"], claims["jti"])

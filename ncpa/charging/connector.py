@@ -20,8 +20,10 @@ from hal.board import ConnectorDevices
 from hal.errors import DeviceError
 from hal.evcc import MIN_OFFER_A, EvccFault, EvccStatus, PilotState
 from hal.meter import MeterReading
+from ncpa import clock
 from ncpa.charging import interlock
 from ncpa.charging.pwm_policy import PwmPolicy
+from ncpa.charging.reservation import Reservation
 from ncpa.charging.states import ConnectorStatus, Fault, LockMode, StopReason, error_code
 from ncpa.energy.limits import Limit
 from ncpa.events import (
@@ -62,14 +64,6 @@ class Session:
 
 
 @dataclass(frozen=True)
-class Reservation:
-    reservation_id: int
-    id_tag: str
-    expiry_ts: float
-    parent_id_tag: str | None = None
-
-
-@dataclass(frozen=True)
 class ConnectorView:
     connector_id: int
     status: str
@@ -83,6 +77,9 @@ class ConnectorView:
     faults: frozenset[str]
     transaction: TransactionRecord | None
     last_reading: MeterReading | None
+    # time.time() of the last contactor switch or offer change: a meter reading older than
+    # this does not show what the EV draws now
+    draw_changed_ts: float = 0.0
 
 
 class Connector:
@@ -101,6 +98,7 @@ class Connector:
         self._inoperative_pending = False
         self.contactor_closed = False  # what we commanded
         self._contactor_changed = time.monotonic()
+        self._draw_changed_ts = 0.0
         self._lock_cmd: bool | None = None
         self.lock_confirmed = False
         self._lock_retry_at = 0.0
@@ -180,6 +178,7 @@ class Connector:
             faults=frozenset(str(f) for f in self.faults),
             transaction=self._tx,
             last_reading=self.last_reading,
+            draw_changed_ts=self._draw_changed_ts,
         )
 
     @property
@@ -391,15 +390,17 @@ class Connector:
     def _lock_target(self, now_mono: float) -> bool | None:
         if self.dev.lock is None:
             return None
-        if now_mono < self._unlock_until:
-            return False
         mode = self.station.lock_mode
         tx_open = self._tx is not None
-        if mode == LockMode.LOCKED:
+        if tx_open or mode != LockMode.LOCKED:
+            # an unlock command frees the cable of LOCKED mode between sessions only: the
+            # window must not outlive a mode change or hold the lock open for a transaction
+            self._unlock_until = 0.0
+        if tx_open:
             return True
-        if mode == LockMode.TRANSACTION:
-            return tx_open or self._awaiting_release is not None
-        return tx_open
+        if mode == LockMode.LOCKED:
+            return now_mono >= self._unlock_until
+        return mode == LockMode.TRANSACTION and self._awaiting_release is not None
 
     def _offer_target(self) -> float:
         """What the EV may draw now: the effective limit, or nothing."""
@@ -500,8 +501,14 @@ class Connector:
             if not self.accepts_session():
                 return
             pending = station.take_pending(self.cid)
-            if pending is not None:
-                self.session = Session(pending.id_tag, pending.parent_id_tag)
+            if pending is not None:  # take_pending checked it against the reservation
+                res = self.reservation
+                self.session = Session(
+                    pending.id_tag,
+                    pending.parent_id_tag,
+                    reservation_id=res.reservation_id if res is not None else None,
+                )
+                self.reservation = None
             elif self.reservation is not None:  # held for its id tag
                 return
             elif station.auth_mode == "PLUGNCHARGE":
@@ -520,7 +527,7 @@ class Connector:
         if reading is None:
             return  # the meter fault is set; the session waits
         rec = await self.station.store.open_transaction(
-            self.cid, self.session.id_tag, reading.energy_wh, time.time()
+            self.cid, self.session.id_tag, reading.energy_wh, clock.now(), clock.trusted()
         )
         # durable from here on: only now may power flow
         self.session.transaction = rec
@@ -548,13 +555,15 @@ class Connector:
         tx = self.session.transaction
         if self.contactor_closed:
             await self._command_contactor(False)
+        # the reason is durable before the (up to meter_timeout) final read
+        await self.station.store.note_stopping(tx.id, str(reason), id_tag)
         reading = await self._read_meter(self._cfg.meter_timeout) if not self.faults else None
         if reading is None:
             reading = self.last_reading
         energy = reading.energy_wh if reading is not None else tx.last_meter_wh
         energy = max(energy, tx.meter_start_wh)
         rec = await self.station.store.close_transaction(
-            tx.id, energy, time.time(), str(reason), id_tag
+            tx.id, energy, clock.now(), str(reason), id_tag, clock.trusted()
         )
         self.session.transaction = None
         self.session.ended = True
@@ -592,6 +601,7 @@ class Connector:
                 return
         if closed != self.contactor_closed:
             log.info("contactor", connector=self.cid, closed=closed)
+            self._draw_changed_ts = time.time()
         self.contactor_closed = closed
         self._contactor_changed = time.monotonic()
 
@@ -606,6 +616,7 @@ class Connector:
             self._set_faults(remove=Fault.EVCC_LINK_LOST)
         if amps != self.pwm.current_a:
             log.info("pwm", connector=self.cid, amps=amps)
+            self._draw_changed_ts = time.time()
         self.pwm.applied(amps, time.monotonic())
 
     async def _drive_lock(self, locked: bool, now: float) -> None:

@@ -1,6 +1,7 @@
 """Transactions found open at start: the process died (power cut, crash, kill -9).
 
-Default: close each with reason PowerLoss and the last durable meter reading.
+Default: close each with reason PowerLoss and the last durable meter reading; one
+whose stop had begun (its reason on disk, `Store.note_stopping`) closes with that reason.
 With `charging.recovery = "resume"`, a transaction whose connector still has
 the EV asking for energy carries on instead.
 """
@@ -28,14 +29,15 @@ async def recover_open_transactions(station: ChargingStation) -> None:
             log.info("recovery.resumed", id=tx.id, connector=tx.connector_id)
             await conn.resume(tx)
             continue
+        reason = tx.stop_reason or str(StopReason.POWER_LOSS)
         rec = await station.store.close_transaction(
-            tx.id, tx.last_meter_wh, tx.last_meter_ts, str(StopReason.POWER_LOSS)
+            tx.id, tx.last_meter_wh, tx.last_meter_ts, reason, tx.stop_id_tag
         )
         log.warning(
             "recovery.closed",
             id=rec.id,
             connector=rec.connector_id,
-            reason=str(StopReason.POWER_LOSS),
+            reason=reason,
             meter_stop_wh=round(tx.last_meter_wh, 1),
         )
         station.bus.publish(
@@ -45,6 +47,7 @@ async def recover_open_transactions(station: ChargingStation) -> None:
                 rec.id_tag,
                 tx.last_meter_wh,
                 tx.last_meter_ts,
-                str(StopReason.POWER_LOSS),
+                reason,
+                tx.stop_id_tag,
             )
         )

@@ -13,8 +13,9 @@ from typing import Any
 
 from hal.board import Board
 from ncpa.charging.authorization import Authorizer, check_id_tag
-from ncpa.charging.connector import Connector, ConnectorView, Reservation
+from ncpa.charging.connector import Connector, ConnectorView
 from ncpa.charging.recovery import recover_open_transactions
+from ncpa.charging.reservation import Reservation, admitted
 from ncpa.charging.states import AuthMode, Fault, LockMode, StopReason
 from ncpa.config import Config
 from ncpa.energy.limits import HARDWARE, INSTALLER, CurrentLimits, Limit
@@ -228,8 +229,7 @@ class ChargingStation:
     def _connector_for(self, id_tag: str, parent: str | None) -> Connector | None:
         free = [c for c in self.connectors.values() if c.accepts_session()]
         for c in free:  # a connector reserved for this card first
-            r = c.reservation
-            if r is not None and (r.id_tag == id_tag or (parent and r.parent_id_tag == parent)):
+            if c.reservation is not None and c.reservation.admits(id_tag, parent):
                 return c
         unreserved = [c for c in free if c.reservation is None]
         for c in unreserved:
@@ -255,38 +255,55 @@ class ChargingStation:
             log.info("authorization.pending_expired", id_tag=p.id_tag)
             return False
         if p.connector_id is not None:
-            return p.connector_id == connector_id
-        free = [c.cid for c in self.connectors.values() if c.accepts_session()]
+            return p.connector_id == connector_id and self._may_take(connector_id, p)
+        free = [
+            c.cid
+            for c in self.connectors.values()
+            if c.accepts_session() and self._may_take(c.cid, p)
+        ]
         return bool(free) and free[0] == connector_id
+
+    def _may_take(self, connector_id: int, p: PendingAuth) -> bool:
+        """A reservation made after the card was tapped holds the connector too."""
+        conn = self.connectors.get(connector_id)
+        return conn is not None and admitted(conn.reservation, p.id_tag, p.parent_id_tag)
 
     def take_pending(self, connector_id: int) -> PendingAuth | None:
         p = self._pending
         if p is None or p.expiry <= time.monotonic():
             self._pending = None
             return None
-        if p.connector_id not in (None, connector_id):
-            return None
+        if p.connector_id not in (None, connector_id) or not self._may_take(connector_id, p):
+            return None  # kept: another connector (or the reserved id tag's) may take it
         self._pending = None
         return p
 
-    async def remote_start(self, id_tag: str, connector_id: int | None = None) -> bool:
+    async def remote_start(
+        self, id_tag: str, connector_id: int | None = None, parent_id_tag: str | None = None
+    ) -> bool:
+        """A start from the CSMS or the local API. `parent_id_tag`: the group the caller's
+        authorization named; without it, the local list's entry (if any) names it."""
         check_id_tag(id_tag)
+        parent = parent_id_tag
+        if parent is None:
+            local = self.authorizer.local(id_tag)
+            parent = local.parent_id_tag if local is not None and local.accepted else None
         if connector_id is not None:
             conn = self.connectors.get(connector_id)
             if conn is None or not conn.accepts_session():
                 return False
-            r = conn.reservation
-            if r is not None and r.id_tag != id_tag:
+            if not admitted(conn.reservation, id_tag, parent):
+                log.info("remote_start.reserved", id_tag=id_tag, connector=connector_id)
                 return False
         else:
-            conn = self._connector_for(id_tag, None)
+            conn = self._connector_for(id_tag, parent)
             if conn is None:
                 return False
         log.info("remote_start", id_tag=id_tag, connector=conn.cid)
         if conn.plugged:
             res = conn.reservation
-            return await conn.begin_session(id_tag, None, res.reservation_id if res else None)
-        self._set_pending(PendingAuth(id_tag, None, conn.cid, self._expiry()))
+            return await conn.begin_session(id_tag, parent, res.reservation_id if res else None)
+        self._set_pending(PendingAuth(id_tag, parent, conn.cid, self._expiry()))
         return True
 
     async def stop_transaction(
@@ -303,6 +320,11 @@ class ChargingStation:
     ) -> bool:
         conn = self.connectors.get(connector_id)
         return await conn.stop(StopReason(reason), id_tag) if conn else False
+
+    def note_remote_id(self, transaction_id: int, remote_id: str) -> None:
+        """The CSMS's id, already on disk, for the open session's record."""
+        for conn in self.connectors.values():
+            conn.note_remote_id(transaction_id, remote_id)
 
     async def set_remote_id(self, transaction_id: int, remote_id: str) -> None:
         """The CSMS's id for a local transaction: on disk, and in the open session's record."""

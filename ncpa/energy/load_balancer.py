@@ -6,7 +6,12 @@ smallest `available` over the phases its EVs use (all the installation's
 phases while no EV draws). That total is split between the connectors in a
 transaction and fed to the limits as source "grid", per connector.
 
-- Reductions are applied at once, at the measurement that shows them.
+- Reductions are applied at once, at the measurement that shows them: a real one. Right
+  after the charger's own draw changed (contactor closed at a plug-in or resume, a new
+  offer), the grid meter already sees the EV's current while the charger's own meter
+  reading still predates it; that difference is no household load (it was: 16 -> 8 A for
+  5 s at every plug-in). Such a sample holds the target until an own reading newer than
+  the change arrives, for at most own_reading_max_age_s.
 - Increases follow the available current with a time constant and a dead
   band (the core also rate-limits PWM increases), so the offer does not chase
   every ripple of the household load.
@@ -52,6 +57,17 @@ class ConnectorLoad:
     active: bool  # in a transaction: gets a share of the total
     started: float = math.inf  # transaction start: earlier sessions are served first
     reading: MeterReading | None = None  # the connector's own meter, when fresh
+    draw_changed_ts: float = 0.0  # the contactor or the offer changed then (time.time())
+    offered_a: float = 0.0  # the pilot offer now: what the EV may draw at most
+
+    def unmeasured(self, grid_ts: float, now: float, window: float) -> bool:
+        """Its draw changed (a plug-in, a resume, a new offer) after its last own reading but
+        before the grid reading: the grid shows a draw of the charger's that no own reading
+        shows yet, and the difference is not the household's."""
+        changed = self.draw_changed_ts
+        if not self.active or now - changed >= window or changed > grid_ts:
+            return False
+        return self.reading is None or self.reading.timestamp < changed
 
 
 @dataclass(frozen=True)
@@ -128,19 +144,34 @@ class LoadBalancer:
         n = len(grid)
         wired = [(p + self.cfg.phase_rotation) % n for p in range(self.phases)]
         own = [0.0] * n
+        own_most = [0.0] * n  # the most the charger can draw now (unmeasured at its offer)
         used: set[int] = set()
+        window = self.cfg.own_reading_max_age_s
+        unmeasured = False
         for c in connectors:
-            if c.reading is not None:
-                for p, g in enumerate(wired):
-                    own[g] += max(0.0, c.reading.current_a[p])
-                if c.active:
-                    used.update(wired[p] for p in phases_in_use(c.reading, self.phases))
+            late = c.unmeasured(reading.timestamp, now, window)
+            unmeasured = unmeasured or late
+            for p, g in enumerate(wired):
+                measured = max(0.0, c.reading.current_a[p]) if c.reading is not None else 0.0
+                own[g] += measured
+                own_most[g] += max(measured, c.offered_a) if late else measured
+            if c.reading is not None and c.active:
+                used.update(wired[p] for p in phases_in_use(c.reading, self.phases))
         household = tuple(g - o for g, o in zip(grid, own, strict=True))
         available = tuple(self.grid_max_current - h - self.cfg.margin for h in household)
         relevant = sorted(used or set(wired))
         room = min(available[g] for g in relevant)
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
+        if unmeasured and self._target is not None and room < self._target:
+            # not (all) the household's: cut only what even the charger's largest possible
+            # draw leaves unexplained, and decide the rest at the next coherent measurement
+            least = min(
+                self.grid_max_current - (grid[g] - own_most[g]) - self.cfg.margin for g in relevant
+            )
+            self._target = min(self._target, least)
+            reason = "own draw changed, not measured yet"
+            return self._decision(self._target, grid, household, available, reason, connectors)
         if self._target is None or room < self._target:
             self._target = room  # first measurement, or a reduction: at once
         elif room - self._target >= self.cfg.increase_deadband:
@@ -165,12 +196,23 @@ class LoadBalancer:
                     self._target = room
             else:
                 self._room_since = None
+        return self._decision(self._target, grid, household, available, reason, connectors)
+
+    def _decision(
+        self,
+        target: float,
+        grid: tuple[float, ...],
+        household: tuple[float, ...],
+        available: tuple[float, ...],
+        reason: str,
+        connectors: Sequence[ConnectorLoad] = (),
+    ) -> Decision:
         if self._paused:
             self._set_mode(PAUSED, reason)
             total = 0.0
         else:
             self._set_mode(BALANCING, reason)
-            total = _floor(self._target)
+            total = _floor(target)
         return Decision(
             self._mode,
             total,
@@ -228,7 +270,16 @@ class GridBalancer:
             reading = view.last_reading
             if reading is not None and now - reading.timestamp > self.cfg.own_reading_max_age_s:
                 reading = None  # stale: do not take it off the household
-            out.append(ConnectorLoad(cid, tx is not None, tx.start_ts if tx else math.inf, reading))
+            out.append(
+                ConnectorLoad(
+                    cid,
+                    tx is not None,
+                    tx.start_ts if tx else math.inf,
+                    reading,
+                    view.draw_changed_ts,
+                    view.offered_a,
+                )
+            )
         return out
 
     def set_grid_max_current(self, amps: float) -> None:

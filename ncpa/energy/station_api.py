@@ -32,6 +32,9 @@ class ConnectorInfo(Protocol):
     def contactor_closed(self) -> bool: ...
 
     @property
+    def draw_changed_ts(self) -> float: ...
+
+    @property
     def offered_a(self) -> float: ...
 
 

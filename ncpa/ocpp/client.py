@@ -19,12 +19,13 @@ from collections.abc import Callable, Coroutine
 from importlib import metadata
 from typing import Any
 
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+from ocpp.exceptions import NotSupportedError as OcppNotSupported
 from ocpp.v16 import call
 
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
-from ncpa.events import StatusChanged
 from ncpa.log import get_logger
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
 from ncpa.ocpp.backoff import Backoff
@@ -32,20 +33,24 @@ from ncpa.ocpp.certificates import CertificateStore
 from ncpa.ocpp.connection import SUBPROTOCOLS, SUPPORTED, ConnectError, Target, open_connection
 from ncpa.ocpp.diagnostics import Diagnostics
 from ncpa.ocpp.firmware import FirmwareManager
+from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
+from ncpa.ocpp.frame_trace import FrameTrace
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
-from ncpa.ocpp.outbox import START, Item, Outbox
+from ncpa.ocpp.outbox import START, STOP, Item, Outbox
 from ncpa.ocpp.security_log import SecurityLog
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.smart_charging import SmartCharging
-from ncpa.ocpp.tasks import cancel_all
+from ncpa.ocpp.tasks import cancel_all, supervised
 from ncpa.ocpp.transactions import TransactionRecorder
 from ncpa.store import WhitelistEntry
 
 log = get_logger(__name__)
 
 CSMS_ROOT = "CentralSystemRootCertificate"
+# store setting: the CSMS URL that answered SecurityEventNotification with NotImplemented
+NO_SECURITY_EVENTS = "ocpp.security_events_unsupported"
 
 
 class NotConnected(Exception):
@@ -80,6 +85,7 @@ class OcppClient:
         self.firmware = FirmwareManager(self, base / "firmware")
         self.diagnostics = Diagnostics(self, base / "diagnostics")
         self.session: Session | None = None
+        self.frame_trace = FrameTrace()
         # called for Reset (kind "Soft"/"Hard") once the sessions are stopped and their
         # messages are in the outbox; the daemon sets it to restart the process
         # (`client.on_reset = lambda kind: daemon.request_restart()`). Without it the
@@ -90,8 +96,6 @@ class OcppClient:
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnect = asyncio.Event()
         self._only_16 = False
-        self._status: asyncio.Queue[StatusChanged] = asyncio.Queue()
-        self._unsubscribe: Callable[[], None] | None = None
         self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
@@ -105,29 +109,43 @@ class OcppClient:
         await self.settings.load(initial)
         self.settings.validators["SecurityProfile"] = self._check_security_profile
         self.settings.on_change(self._setting_changed)
+        await self._open_frame_trace()
         await self.outbox.open()
         await self.cache.open()
         await self.security.open()
         await self.smart.start()
         self.recorder.attach()
         await self.recorder.reconcile()
+        repaired = await self.outbox.repair_remote_ids()
+        if repaired:
+            log.warning("ocpp.outbox.remote_ids_repaired", transactions=repaired)
         authorizer = self.station.authorizer
         authorizer.remote = self.auth
         self.sync_pre_authorize()
         self.sync_core_settings()
-        self._unsubscribe = self.station.bus.subscribe(self._status.put_nowait, StatusChanged)
         self._tasks = [
-            asyncio.create_task(self.recorder.run(), name="ocpp-recorder"),
-            asyncio.create_task(self._status_sender(), name="ocpp-status"),
-            asyncio.create_task(self._aligned(), name="ocpp-aligned"),
-            asyncio.create_task(self._run(), name="ocpp-connection"),
+            asyncio.create_task(supervised(name, work), name=name)
+            for name, work in (
+                ("ocpp-recorder", self.recorder.run),
+                ("ocpp-aligned", self._aligned),
+                ("ocpp-connection", self._run),
+            )
         ]
         log.info("ocpp.started", url=self.options.url, version=self.options.version)
         await self.security.event("StartupOfTheDevice")
 
+    async def _open_frame_trace(self) -> None:
+        """The installer's switch (kept in the store) wins over the config file."""
+        store = self.station.store
+        stored = await store.get_setting(FRAME_TRACE_KEY)
+        self.frame_trace.enabled = bool(stored) if stored is not None else self.options.frame_trace
+
+        async def persist(on: bool) -> None:
+            await store.set_setting(FRAME_TRACE_KEY, on)
+
+        self.frame_trace.persist = persist
+
     async def stop(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
         self.recorder.detach()
         if self.station.authorizer.remote is self.auth:
             self.station.authorizer.remote = None
@@ -137,6 +155,7 @@ class OcppClient:
         # let events already published reach the outbox before the writer stops
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.recorder.flush(), 5)
+        await self.drain_stops()
         await cancel_all(*self._tasks)
         self._tasks = []
         await self.firmware.stop()
@@ -209,9 +228,12 @@ class OcppClient:
         self._spawn(self._announce())
 
     async def _announce(self) -> None:
-        """After boot: the status of every connector, then security events recorded offline."""
+        """After boot: the status of every connector (queued behind the transaction messages
+        of an outage, so they reach the CSMS in order), then security events recorded
+        offline."""
         for cid in [0, *self.station.connector_ids]:
-            await self.send_status(cid)
+            status, code = self.current_status(cid)
+            self.recorder.queue_status(cid, status, code)
         await self.security.flush()
 
     # -- security ------------------------------------------------------------------------
@@ -220,12 +242,14 @@ class OcppClient:
         """None: not sent (offline, or preempted by an urgent call), not an attempt."""
         if not self.connected.is_set():
             return None
+        if await self.station.store.get_setting(NO_SECURITY_EVENTS) == self.options.url:
+            return True  # this CSMS said it has no SecurityEventNotification: kept in the log
         payload = call.SecurityEventNotification(
             type=kind, timestamp=timestamp, tech_info=info or None
         )
         # OCPP allows one call in flight: a CSMS that never answers this message would hold
         # the line for the whole timeout, so an Authorize (a driver at the reader) preempts it
-        task = asyncio.ensure_future(self.try_send(payload))
+        task = asyncio.ensure_future(self._send_unless_unsupported(payload))
         self._preemptible = task
         try:
             async with asyncio.timeout(min(self.options.call_timeout, 10)):
@@ -240,6 +264,21 @@ class OcppClient:
         finally:
             self._preemptible = None
         return res is not None
+
+    async def _send_unless_unsupported(self, payload: Any) -> Any | None:
+        """try_send, but a CSMS that answers NotImplemented / NotSupported is remembered
+        (per CSMS URL) and not sent security events again."""
+        try:
+            return await self.send(payload)
+        except NotConnected:
+            return None
+        except (OcppNotImplemented, OcppNotSupported) as e:
+            log.warning("ocpp.security_events.unsupported", url=self.options.url, code=e.code)
+            await self.station.store.set_setting(NO_SECURITY_EVENTS, self.options.url)
+            return True
+        except CALL_FAILURES as e:
+            log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
+            return None
 
     async def _connect_security_event(self, e: ConnectError) -> None:
         """One security event per kind of failure (not one per retry)."""
@@ -291,48 +330,25 @@ class OcppClient:
             log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
             return None
 
-    async def send_status(self, connector_id: int, while_pending: bool = False) -> None:
+    def current_status(self, connector_id: int) -> tuple[str, str]:
+        """(status, error code) of a connector now; connector 0 is the station as a whole."""
         if connector_id == 0:
             views = self.station.views()
             bad = [v for v in views if v.status == "Faulted"]
             status = "Faulted" if bad and len(bad) == len(views) else "Available"
             if all(v.status == "Unavailable" for v in views):
                 status = "Unavailable"
-            await self.try_send(
-                call.StatusNotification(connector_id=0, error_code="NoError", status=status),
-                while_pending,
-            )
-            return
+            return status, "NoError"
         view = self.station.view(connector_id)
+        return view.status, view.error_code
+
+    async def send_status(self, connector_id: int, while_pending: bool = False) -> None:
+        """A live StatusNotification (the answer to a TriggerMessage)."""
+        status, code = self.current_status(connector_id)
         await self.try_send(
-            call.StatusNotification(
-                connector_id=connector_id, error_code=view.error_code, status=view.status
-            ),
+            call.StatusNotification(connector_id=connector_id, error_code=code, status=status),
             while_pending,
         )
-
-    async def _status_sender(self) -> None:
-        """StatusNotification per change; with MinimumStatusDuration, a status must last
-        that long to be reported (only the newest per connector is sent)."""
-        while True:
-            latest = {(ev := await self._status.get()).connector_id: ev}
-            hold = self.settings.get_int("MinimumStatusDuration")
-            if hold > 0:
-                await asyncio.sleep(hold)
-            while not self._status.empty():
-                ev = self._status.get_nowait()
-                latest[ev.connector_id] = ev
-            if not self.connected.is_set():
-                continue  # the current status of every connector is sent after the next boot
-            for ev in latest.values():
-                await self.try_send(
-                    call.StatusNotification(
-                        connector_id=ev.connector_id,
-                        error_code=ev.error_code,
-                        status=ev.status,
-                        info=ev.info[:50] or None,
-                    )
-                )
 
     async def send_meter_values(
         self, connector_id: int, context: str, measurands: list[str]
@@ -407,7 +423,8 @@ class OcppClient:
         if item.kind != START:
             return
         assert remote_id is not None
-        await self.station.set_remote_id(item.tx_id, str(remote_id))
+        # on disk already (Outbox.delivered); the open session's record learns it here
+        self.station.note_remote_id(item.tx_id, str(remote_id))
         log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=remote_id)
         refused = info and info.get("status") != "Accepted"
         if refused and self.settings.get_bool("StopTransactionOnInvalidId"):
@@ -445,12 +462,21 @@ class OcppClient:
     ) -> None:
         await self.smart.after_remote_start(connector_id, profile, self.station.connection_timeout)
 
+    async def drain_stops(self) -> None:
+        """Before the connection closes for a reboot or a stop: give the CSMS the
+        StopTransactions of the sessions just ended (bounded: `shutdown_drain`)."""
+        if not self.connected.is_set() or self.options.shutdown_drain <= 0:
+            return
+        done = await self.outbox.drained(STOP, self.options.shutdown_drain)
+        log.info("ocpp.shutdown.drained" if done else "ocpp.shutdown.drain_timeout")
+
     async def reset(self, kind: str) -> None:
         reason = "HardReset" if kind == "Hard" else "SoftReset"
         log.warning("ocpp.reset", type=kind)
         await self.security.event("ResetOrReboot", f"{kind} reset by the CSMS")
         await self.station.shutdown_sessions(reason)
         await self.recorder.flush()
+        await self.drain_stops()
         if self.on_reset is not None:
             self.on_reset(kind)
         else:

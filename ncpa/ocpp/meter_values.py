@@ -28,6 +28,11 @@ def sampled_values(
         out.append(sv)
 
     used = _PHASES[: max(1, phases)]
+    if context in ("Transaction.Begin", "Transaction.End"):
+        # some central systems take any sample in these contexts as meter start/stop
+        measurands = [m for m in measurands if m.startswith("Energy.") and "Register" in m]
+    # the energy register last: some central systems keep the last energy value of a message
+    measurands = sorted(measurands, key=lambda m: m == "Energy.Active.Import.Register")
     for m in measurands:
         if m == "Energy.Active.Import.Register":
             # integer Wh: some CSMSs parse the value as an integer

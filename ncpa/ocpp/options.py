@@ -13,7 +13,12 @@ call_timeout = 30               # seconds to wait for a CallResult
 backoff_min = 2                 # reconnect delay, doubled each failure, with jitter
 backoff_max = 300
 outbox_max_rows = 200000        # queued transaction messages before meter values are thinned
+shutdown_drain = 10             # seconds a Reset or a stop waits for StopTransaction answers
+frame_trace = false             # log every OCPP frame, secrets redacted (also via the local API)
 ```
+`csms_url` may hold `{id}` where the charge point id goes (percent-encoded), for central
+systems that want it elsewhere than at the end or with a trailing slash
+(`wss://csms.example.com/ocpp/{id}/`); without `{id}` the id is appended after a `/`.
 Until ncpa/config.py lets these keys through `[ocpp]`, they can be given in a table
 `[ocpp_client]` of their own (same names).
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ncpa.config import Config, ConfigError
 
@@ -44,11 +50,21 @@ class OcppOptions:
     backoff_max: float = 300.0
     boot_retry: float = 60.0  # Boot retry when the CSMS gives interval 0
     outbox_max_rows: int = 200_000
+    frame_trace: bool = False
+    shutdown_drain: float = 10.0
     data_dir: Path = Path("/var/lib/ncpa")
 
     @property
     def url(self) -> str:
-        return self.csms_url.rstrip("/") + "/" + self.charge_point_id
+        return csms_url(self.csms_url, self.charge_point_id)
+
+
+def csms_url(template: str, charge_point_id: str) -> str:
+    """The websocket URL: `{id}` replaced by the percent-encoded id, else id appended."""
+    encoded = quote(charge_point_id, safe="")
+    if "{id}" in template:
+        return template.replace("{id}", encoded)
+    return template.rstrip("/") + "/" + encoded
 
 
 def parse_options(config: Config) -> OcppOptions:
@@ -80,6 +96,9 @@ def parse_options(config: Config) -> OcppOptions:
         data_dir=config.data_dir,
         **values,
     )
+    leftover = opts.csms_url.replace("{id}", "")
+    if "{" in leftover or "}" in leftover:
+        raise ConfigError("ocpp.csms_url: the only placeholder is {id}")
     if not 0 <= opts.security_profile <= 3:
         raise ConfigError("ocpp.security_profile: must be 0..3")
     if opts.security_profile in (1, 2) and not opts.authorization_key:
@@ -90,6 +109,8 @@ def parse_options(config: Config) -> OcppOptions:
         raise ConfigError("ocpp.ca_file: required by security profiles 2 and 3")
     if opts.security_profile == 3 and not (opts.client_cert and opts.client_key):
         raise ConfigError("ocpp.client_cert/client_key: required by security profile 3")
+    if opts.shutdown_drain < 0:
+        raise ConfigError("ocpp.shutdown_drain: must be >= 0")
     if opts.call_timeout <= 0 or opts.backoff_min <= 0 or opts.backoff_max < opts.backoff_min:
         raise ConfigError("ocpp: call_timeout, backoff_min > 0 and backoff_max >= backoff_min")
     return opts

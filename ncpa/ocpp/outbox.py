@@ -1,4 +1,6 @@
-"""Durable queue of transaction messages (StartTransaction, StopTransaction, MeterValues).
+"""Durable queue of transaction messages (StartTransaction, StopTransaction, MeterValues)
+and of status notifications: one ordered pipe, so the CSMS learns of a transaction before
+the status that depends on it, in the order things happened, through outages too.
 
 Each message is committed to SQLite with its OCPP message id before it is sent,
 and deleted only once the CSMS has answered, so it is delivered in order and,
@@ -13,6 +15,11 @@ in order, so a Stop can never overtake its Start.
 Meter values meant for a transaction's StopTransaction (StopTxnAlignedData) wait
 in their own table until the Stop is queued; they then move into its row in the
 same SQLite transaction, so a restart in between loses none of them.
+
+Status rows (no transaction, `tx_id` 0) are coalesced: a newer status of a connector
+replaces its older queued one unless a transaction message of that connector lies between
+them, so an outage queues at most one status per connector between its transaction
+messages. A status row may wait (`not_before`) for MinimumStatusDuration.
 
 Capacity: `max_rows` (default 200 000, about 80 MB) holds more than 30 days of
 60 s samples on two connectors. When it is reached, or the disk has less than
@@ -37,10 +44,15 @@ from ncpa.store import Store, atomic
 
 log = get_logger(__name__)
 
-START, STOP, METER = "start", "stop", "meter"
+START, STOP, METER, STATUS = "start", "stop", "meter", "status"
 MIN_FREE_BYTES = 64 * 2**20
 _SPACE_CHECK_EVERY = 256  # meter rows between two looks at the free disk space
-ACTIONS = {START: "StartTransaction", STOP: "StopTransaction", METER: "MeterValues"}
+ACTIONS = {
+    START: "StartTransaction",
+    STOP: "StopTransaction",
+    METER: "MeterValues",
+    STATUS: "StatusNotification",
+}
 
 _MIGRATIONS = [
     """
@@ -71,6 +83,11 @@ _MIGRATIONS = [
         meter_value TEXT NOT NULL
     );
     CREATE INDEX ocpp_stop_data_tx ON ocpp_stop_data(tx_id, seq);
+    """,
+    # status notifications in the same ordered pipe; the connector of each row
+    """
+    ALTER TABLE ocpp_outbox ADD COLUMN connector_id INTEGER;
+    CREATE INDEX ocpp_outbox_connector ON ocpp_outbox(connector_id, seq);
     """,
 ]
 
@@ -123,11 +140,19 @@ class Outbox:
 
         return await self.store.call(_get)
 
-    async def enqueue(self, kind: str, tx_id: int, payload: dict[str, Any]) -> str:
+    async def enqueue(
+        self,
+        kind: str,
+        tx_id: int,
+        payload: dict[str, Any],
+        connector_id: int | None = None,
+        not_before: float = 0.0,
+    ) -> str:
         """Commit a message; returns its OCPP message id.
 
         A StopTransaction takes the meter values kept for it (`keep_stop_data`) into its
-        transactionData, ahead of the ones in `payload`.
+        transactionData, ahead of the ones in `payload`. A status (`tx_id` 0) replaces the
+        connector's older queued status when no transaction message lies between them.
         """
         if kind not in ACTIONS:
             raise ValueError(f"outbox: unknown kind {kind!r}")
@@ -140,9 +165,14 @@ class Outbox:
                 self._meters_since_check = 0
                 low_space = await asyncio.to_thread(self.free_bytes) < MIN_FREE_BYTES
 
+        if connector_id is None:
+            connector_id = payload.get("connector_id")
+
         def _put(conn: sqlite3.Connection) -> int:
             with atomic(conn):
                 data = json.dumps(payload)
+                if kind == STATUS:
+                    _coalesce_status(conn, connector_id)
                 if kind == STOP:
                     kept = _stop_data(conn, tx_id)
                     if kept:
@@ -150,10 +180,12 @@ class Outbox:
                         data = json.dumps({**payload, "transaction_data": merged})
                         conn.execute("DELETE FROM ocpp_stop_data WHERE tx_id = ?", (tx_id,))
                 conn.execute(
-                    "INSERT INTO ocpp_outbox(unique_id, kind, tx_id, payload, created_ts) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (unique_id, kind, tx_id, data, now),
+                    "INSERT INTO ocpp_outbox(unique_id, kind, tx_id, payload, created_ts, "
+                    "connector_id, next_try_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (unique_id, kind, tx_id, data, now, connector_id, not_before),
                 )
+                if kind == STATUS:
+                    return 0
                 conn.execute("INSERT OR IGNORE INTO ocpp_tx(tx_id) VALUES (?)", (tx_id,))
                 if kind == START:
                     conn.execute("UPDATE ocpp_tx SET start_queued = 1 WHERE tx_id = ?", (tx_id,))
@@ -200,6 +232,16 @@ class Outbox:
 
         return await self.store.call(_depth)
 
+    async def drained(self, kind: str, within: float) -> bool:
+        """Wait until no `kind` message is queued (False: still some after `within` s)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (await self.depth()).get(kind, 0):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
     async def tx_state(self, tx_id: int) -> tuple[int | None, bool, bool, bool] | None:
         """(remote id, start queued, stop queued, dropped) of a local transaction."""
 
@@ -234,8 +276,13 @@ class Outbox:
             with atomic(conn):
                 conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
                 if remote_id is not None:
+                    # one durable step: the answer, the queue and the local transaction
                     conn.execute(
                         "UPDATE ocpp_tx SET remote_id = ? WHERE tx_id = ?", (remote_id, item.tx_id)
+                    )
+                    conn.execute(
+                        "UPDATE transactions SET remote_id = ? WHERE id = ?",
+                        (str(remote_id), item.tx_id),
                     )
 
         await self.store.call(_done)
@@ -269,12 +316,38 @@ class Outbox:
             log.error("ocpp.outbox.dropped", action=item.action, tx=item.tx_id, attempts=attempts)
         return drop
 
+    async def repair_remote_ids(self) -> int:
+        """Local transactions missing the CSMS id the queue knows (written by older
+        versions in two steps, a crash between them): copy it over."""
+
+        def _repair(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE transactions SET remote_id = (SELECT CAST(t.remote_id AS TEXT) "
+                "FROM ocpp_tx t WHERE t.tx_id = transactions.id) "
+                "WHERE remote_id IS NULL AND id IN "
+                "(SELECT tx_id FROM ocpp_tx WHERE remote_id IS NOT NULL)"
+            ).rowcount
+
+        return await self.store.call(_repair)
+
     async def discard(self, item: Item, why: str) -> None:
         def _del(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
 
         await self.store.call(_del)
         log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
+
+
+def _coalesce_status(conn: sqlite3.Connection, connector_id: int | None) -> None:
+    """Delete the connector's queued statuses after its last transaction message."""
+    last_tx = conn.execute(
+        "SELECT MAX(seq) FROM ocpp_outbox WHERE connector_id IS ? AND kind != ?",
+        (connector_id, STATUS),
+    ).fetchone()[0]
+    conn.execute(
+        "DELETE FROM ocpp_outbox WHERE kind = ? AND connector_id IS ? AND seq > ?",
+        (STATUS, connector_id, last_tx or 0),
+    )
 
 
 def _stop_data(conn: sqlite3.Connection, tx_id: int) -> list[dict[str, Any]]:

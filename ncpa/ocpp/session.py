@@ -17,8 +17,9 @@ from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from ncpa import clock
 from ncpa.log import get_logger
-from ncpa.ocpp.outbox import METER, START, Item
+from ncpa.ocpp.outbox import METER, START, STATUS, Item
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import parse_time_or_none
 from ncpa.ocpp.v16.charge_point import ChargePoint
@@ -30,6 +31,7 @@ log = get_logger(__name__)
 
 # what a failed call looks like: CallError, schema-invalid CallResult, no answer in time
 CALL_FAILURES = (OCPPError, ValidationError, TimeoutError, TypeError, ValueError)
+STATUS_ATTEMPTS = 2
 
 
 class Session:
@@ -45,7 +47,7 @@ class Session:
 
     async def call(self, payload: Any) -> Any:
         """Send a call now; raises on CallError, invalid CallResult or timeout."""
-        return await self.cp.call(payload, suppress=False)
+        return await self.cp.call(payload)
 
     async def run(self) -> None:
         reader = asyncio.create_task(self.cp.start(), name="ocpp-recv")
@@ -80,12 +82,13 @@ class Session:
             firmware_version=self.client.firmware_version[:50],
         )
         try:
-            res = await self.cp.call(payload, suppress=False)
+            res = await self.cp.call(payload)
         except CALL_FAILURES as e:
             log.warning("ocpp.boot.failed", error=repr(e))
             return None
         status, interval = str(res.status), int(res.interval)
         csms_time = parse_time_or_none(res.current_time)
+        clock.offer_csms_time(csms_time)  # the time source when NTP has not synchronized
         skew = round(time.time() - csms_time, 1) if csms_time is not None else None
         log.info("ocpp.boot", status=status, interval=interval, clock_skew_s=skew)
         if status == "Accepted" and interval > 0:
@@ -127,7 +130,7 @@ class Session:
 
     async def heartbeat(self) -> None:
         try:
-            res = await self.cp.call(call.Heartbeat(), suppress=False)
+            res = await self.cp.call(call.Heartbeat())
         except CALL_FAILURES as e:
             log.warning("ocpp.heartbeat.failed", error=repr(e))
             return
@@ -151,10 +154,23 @@ class Session:
                 continue
             await self.deliver(item)
 
+    async def _deliver_status(self, item: Item, payload: dict[str, Any]) -> None:
+        """A status is not a transaction message: a CSMS that refuses it twice loses it."""
+        try:
+            await self.cp.call(call.StatusNotification(**payload), unique_id=item.unique_id)
+        except CALL_FAILURES as e:
+            log.warning("ocpp.status.failed", connector=payload.get("connector_id"), error=repr(e))
+            await self.client.outbox.failed(item, STATUS_ATTEMPTS, 1)
+            return
+        await self.client.outbox.delivered(item)
+
     async def deliver(self, item: Item) -> None:
         client = self.client
         outbox = client.outbox
         payload = dict(item.payload)
+        if item.kind == STATUS:
+            await self._deliver_status(item, payload)
+            return
         if item.kind != START:
             if item.remote_id is None:
                 # the Start was dropped (attempts used up): the CSMS cannot know this transaction
@@ -163,7 +179,7 @@ class Session:
             payload["transaction_id"] = item.remote_id
         try:
             res = await self.cp.call(
-                getattr(call, item.action)(**payload), suppress=False, unique_id=item.unique_id
+                getattr(call, item.action)(**payload), unique_id=item.unique_id
             )
         except CALL_FAILURES as e:
             log.warning("ocpp.outbox.call_failed", action=item.action, tx=item.tx_id, error=repr(e))

@@ -8,6 +8,7 @@ Only values that differ from the defaults are stored (table `ocpp_config`).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,6 +27,11 @@ MEASURANDS = frozenset(
         "Voltage",
     }
 )
+
+
+HOUR, DAY = 3600, 86400
+INT32_MAX = 2**31 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,10}")  # plain ASCII decimal: no "1_0", " 10" or other digits
 
 
 @dataclass(frozen=True)
@@ -48,24 +54,24 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("AllowOfflineTxForUnknownId", b, "false"),
         KeySpec("AuthorizationCacheEnabled", b, "true"),
         KeySpec("AuthorizeRemoteTxRequests", b, "true"),
-        KeySpec("ClockAlignedDataInterval", i, "0", minimum=0),
+        KeySpec("ClockAlignedDataInterval", i, "0", minimum=0, maximum=DAY),
         # seconds an authorization waits for a plug (the core's PendingAuth); 0 would
         # cancel every authorization given before the plug, so at least 1
-        KeySpec("ConnectionTimeOut", i, "60", minimum=1),
+        KeySpec("ConnectionTimeOut", i, "60", minimum=1, maximum=HOUR),
         KeySpec("ConnectorPhaseRotation", c, "NotApplicable"),
         KeySpec("ConnectorPhaseRotationMaxLength", i, str(connectors + 1), readonly=True),
         KeySpec("GetConfigurationMaxKeys", i, "100", readonly=True),
-        KeySpec("HeartbeatInterval", i, "300", minimum=0),
+        KeySpec("HeartbeatInterval", i, "300", minimum=0, maximum=DAY),
         KeySpec("LocalAuthorizeOffline", b, "true"),
         KeySpec("LocalPreAuthorize", b, "true"),
         KeySpec("MeterValuesAlignedData", c, "Energy.Active.Import.Register", choices=MEASURANDS),
         KeySpec("MeterValuesAlignedDataMaxLength", i, "5", readonly=True),
         KeySpec("MeterValuesSampledData", c, "Energy.Active.Import.Register", choices=MEASURANDS),
         KeySpec("MeterValuesSampledDataMaxLength", i, "5", readonly=True),
-        KeySpec("MeterValueSampleInterval", i, "60", minimum=0),
-        KeySpec("MinimumStatusDuration", i, "0", minimum=0),
+        KeySpec("MeterValueSampleInterval", i, "60", minimum=0, maximum=DAY),
+        KeySpec("MinimumStatusDuration", i, "0", minimum=0, maximum=HOUR),
         KeySpec("NumberOfConnectors", i, str(connectors), readonly=True),
-        KeySpec("ResetRetries", i, "1", minimum=0),
+        KeySpec("ResetRetries", i, "1", minimum=0, maximum=10),
         # the charging core decides these two; the client reports what it applies (`live`)
         KeySpec("StopTransactionOnEVSideDisconnect", b, "true", readonly=True),
         KeySpec("StopTransactionOnInvalidId", b, "true"),
@@ -82,10 +88,10 @@ def _specs(connectors: int) -> list[KeySpec]:
         ),
         KeySpec("SupportedFeatureProfilesMaxLength", i, "6", readonly=True),
         KeySpec("TransactionMessageAttempts", i, "3", minimum=1, maximum=100),
-        KeySpec("TransactionMessageRetryInterval", i, "60", minimum=0),
+        KeySpec("TransactionMessageRetryInterval", i, "60", minimum=0, maximum=DAY),
         KeySpec("UnlockConnectorOnEVSideDisconnect", b, "true", readonly=True),
         # a new ping interval applies to the next connection only
-        KeySpec("WebSocketPingInterval", i, "60", minimum=0, reboot=True),
+        KeySpec("WebSocketPingInterval", i, "60", minimum=0, maximum=HOUR, reboot=True),
         # LocalAuthListManagement
         KeySpec("LocalAuthListEnabled", b, "true"),
         KeySpec("LocalAuthListMaxLength", i, "10000", readonly=True),
@@ -199,9 +205,7 @@ class OcppSettings:
     def _problem(spec: KeySpec, value: str) -> str | None:
         """The type and range check of a key."""
         if spec.kind == "int":
-            try:
-                n = int(value)
-            except ValueError:
+            if not _INTEGER.fullmatch(value) or abs(n := int(value)) > INT32_MAX:
                 return "not an integer"
             if spec.minimum is not None and n < spec.minimum:
                 return f"below {spec.minimum}"

@@ -1,9 +1,10 @@
-"""Transaction events of the charging core -> durable outbox rows, in event order.
+"""Transaction and status events of the charging core -> durable outbox rows, in event order.
 
 The core publishes synchronously; events go into one asyncio queue and a single
-task writes them to the outbox, so the order of Start, MeterValues and Stop is
-the order of the events. `reconcile()` catches up on transactions whose events
-were missed (the agent died between the core's commit and ours).
+task writes them to the outbox, so the order of Start, MeterValues, Stop and the
+status notifications around them is the order of the events. `reconcile()` catches
+up on transactions whose events were missed (the agent died between the core's commit
+and ours).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import time
 from typing import Any
 
 from ncpa.charging.station import ChargingStation
-from ncpa.events import MeterSample, TransactionStarted, TransactionStopped
+from ncpa.events import MeterSample, StatusChanged, TransactionStarted, TransactionStopped
 from ncpa.log import get_logger
 from ncpa.ocpp.meter_values import meter_value
-from ncpa.ocpp.outbox import METER, START, STOP, Outbox
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Outbox
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.store import TransactionRecord
@@ -37,6 +38,7 @@ class TransactionRecorder:
         self._last_sample: dict[int, float] = {}
         self.latest: dict[int, MeterSample] = {}
         self._unsubscribe: list[Any] = []
+        self.created = time.time()
 
     def attach(self) -> None:
         bus = self.station.bus
@@ -44,6 +46,7 @@ class TransactionRecorder:
             bus.subscribe(self._started, TransactionStarted),
             bus.subscribe(self._stopped, TransactionStopped),
             bus.subscribe(self._sample, MeterSample),
+            bus.subscribe(self._status, StatusChanged),
         ]
 
     def detach(self) -> None:
@@ -67,16 +70,34 @@ class TransactionRecorder:
 
     def _stopped(self, ev: TransactionStopped) -> None:
         # the StopTxnAlignedData values kept in the outbox go before these (Outbox.enqueue)
-        payload = stop_payload(ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag)
+        payload = stop_payload(
+            ev.meter_stop_wh, ev.timestamp, ev.reason, ev.stop_id_tag or ev.id_tag
+        )
         measurands = self.settings.get_csl("StopTxnSampledData")
         sample = self.latest.get(ev.connector_id)
-        if measurands and sample is not None:
+        energy = [m for m in measurands if m.startswith("Energy.")]
+        if energy and sample is not None:
             payload["transaction_data"] = [
                 meter_value(
                     sample.reading, measurands, "Transaction.End", sample.offered_a, self.phases
                 )
             ]
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
+
+    def _status(self, ev: StatusChanged) -> None:
+        self.queue_status(ev.connector_id, ev.status, ev.error_code, ev.info)
+
+    def queue_status(self, connector_id: int, status: str, error_code: str, info: str = "") -> None:
+        """A StatusNotification, in order with the transaction messages around it."""
+        payload: dict[str, Any] = {
+            "connector_id": connector_id,
+            "error_code": error_code,
+            "status": status,
+            "timestamp": fmt_time(time.time()),
+        }
+        if info:
+            payload["info"] = info[:50]
+        self._queue.put_nowait((STATUS, connector_id, payload))
 
     def _sample(self, ev: MeterSample) -> None:
         self.latest[ev.connector_id] = ev
@@ -122,6 +143,13 @@ class TransactionRecorder:
         await self._queue.join()
 
     async def _write(self, kind: str, tx_id: int, payload: dict[str, Any]) -> None:
+        if kind == STATUS:
+            # MinimumStatusDuration: a status must last that long to be reported
+            hold = self.settings.get_int("MinimumStatusDuration")
+            await self.outbox.enqueue(
+                STATUS, 0, payload, connector_id=tx_id, not_before=time.time() + hold
+            )
+            return
         state = await self.outbox.tx_state(tx_id)
         start_queued = state is not None and state[1]
         stop_queued = state is not None and state[2]
@@ -135,8 +163,14 @@ class TransactionRecorder:
             if record is None:
                 log.error("ocpp.outbox.unknown_transaction", tx=tx_id)
                 return
-            await self.outbox.enqueue(START, tx_id, start_from_record(record))
-        await self.outbox.enqueue(kind, tx_id, payload)
+            await self.outbox.enqueue(
+                START, tx_id, start_from_record(record), connector_id=record.connector_id
+            )
+        connector_id = payload.get("connector_id")
+        if connector_id is None:
+            record = await self.station.store.transaction(tx_id)
+            connector_id = record.connector_id if record is not None else None
+        await self.outbox.enqueue(kind, tx_id, payload, connector_id=connector_id)
 
     async def reconcile(self) -> None:
         """Queue Start/Stop of recent transactions the outbox has not seen."""
@@ -144,7 +178,9 @@ class TransactionRecorder:
         recent = await store.transactions(limit=500)
         watermark = await store.get_setting(WATERMARK)
         if watermark is None:
-            closed = [t.id for t in recent if not t.is_open]
+            # transactions closed before this client existed predate OCPP; one that ended
+            # while the daemon was starting (station up, client not yet) does not
+            closed = [t.id for t in recent if not t.is_open and (t.stop_ts or 0) < self.created]
             watermark = max(closed, default=0)
             await store.set_setting(WATERMARK, watermark)
         for record in sorted(recent, key=lambda t: t.id):
@@ -153,7 +189,9 @@ class TransactionRecorder:
             state = await self.outbox.tx_state(record.id)
             if state is None or not state[1]:
                 log.warning("ocpp.outbox.reconcile_start", tx=record.id)
-                await self.outbox.enqueue(START, record.id, start_from_record(record))
+                await self.outbox.enqueue(
+                    START, record.id, start_from_record(record), connector_id=record.connector_id
+                )
             if not record.is_open and (state is None or not state[2]):
                 log.warning("ocpp.outbox.reconcile_stop", tx=record.id)
                 assert record.stop_ts is not None
@@ -164,8 +202,9 @@ class TransactionRecorder:
                         record.meter_stop_wh or record.last_meter_wh,
                         record.stop_ts,
                         record.stop_reason or "Other",
-                        record.stop_id_tag,
+                        record.stop_id_tag or record.id_tag,
                     ),
+                    connector_id=record.connector_id,
                 )
 
 

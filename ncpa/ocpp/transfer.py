@@ -15,6 +15,20 @@ from ncpa.log import get_logger
 log = get_logger(__name__)
 
 TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=20)
+SCHEMES = ("http", "https", "ftp")  # what get() and put() can do
+
+
+def location_problem(url: str) -> str | None:
+    """Why `url` cannot be a download or upload location (None: it can)."""
+    try:
+        parts = urlparse(url)
+    except ValueError:
+        return "not a URL"
+    if parts.scheme not in SCHEMES:
+        return f"scheme must be one of {', '.join(SCHEMES)}"
+    if not parts.hostname:
+        return "no host"
+    return None
 
 
 class TransferError(Exception):

@@ -32,7 +32,8 @@ FORMAT = "ncpa-update/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 PAYLOAD = "payload/"
-RELEASE_MANIFEST = ".ncpa-manifest.json"  # kept in the release slot, beside the payload
+RELEASE_MANIFEST = ".ncpa-manifest.json"  # kept in the release slot, beside the payload:
+RELEASE_SIGNATURE = ".ncpa-manifest.sig"  # the signed bytes and their signature, checked at start
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_FILES = 20_000
 VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
@@ -147,17 +148,26 @@ def _open(path: Path) -> tarfile.TarFile:
         raise BundleError("not a tar bundle") from e
 
 
-def _signed_manifest(tar: tarfile.TarFile, vendor_key: ed25519.Ed25519PublicKey) -> Manifest:
-    first, second = tar.next(), tar.next()
-    if first is None or second is None or (first.name, second.name) != (MANIFEST, SIGNATURE):
-        raise BundleError("unsigned bundle: manifest.json and manifest.sig must come first")
-    manifest = _read_member(tar, first, MAX_MANIFEST_BYTES)
-    signature = _read_member(tar, second, 64)
+def verify_manifest(
+    manifest: bytes, signature: bytes, vendor_key: ed25519.Ed25519PublicKey
+) -> Manifest:
+    """The manifest, if `signature` is the vendor's over its exact bytes. Raises BundleError."""
     try:
         vendor_key.verify(signature, manifest)
     except InvalidSignature as e:
         raise BundleError("signature does not match the vendor key") from e
     return parse_manifest(manifest)
+
+
+def _signed_manifest(
+    tar: tarfile.TarFile, vendor_key: ed25519.Ed25519PublicKey
+) -> tuple[Manifest, bytes, bytes]:
+    first, second = tar.next(), tar.next()
+    if first is None or second is None or (first.name, second.name) != (MANIFEST, SIGNATURE):
+        raise BundleError("unsigned bundle: manifest.json and manifest.sig must come first")
+    manifest = _read_member(tar, first, MAX_MANIFEST_BYTES)
+    signature = _read_member(tar, second, 64)
+    return verify_manifest(manifest, signature, vendor_key), manifest, signature
 
 
 def _payload(tar: tarfile.TarFile, manifest: Manifest) -> Iterator[tuple[FileEntry, IO[bytes]]]:
@@ -202,7 +212,7 @@ def verify_bundle(path: Path, vendor_key: ed25519.Ed25519PublicKey) -> Manifest:
     """Check signature and every file's hash, extracting nothing. Raises BundleError."""
     with _open(path) as tar:
         try:
-            manifest = _signed_manifest(tar, vendor_key)
+            manifest, _raw, _sig = _signed_manifest(tar, vendor_key)
             for entry, f in _payload(tar, manifest):
                 if _copy_hashed(f, None) != entry.sha256:
                     raise BundleError(f"{entry.path}: sha256 differs from the manifest")
@@ -216,7 +226,7 @@ def extract_bundle(path: Path, vendor_key: ed25519.Ed25519PublicKey, dest: Path)
     dest.mkdir(parents=True)
     with _open(path) as tar:
         try:
-            manifest = _signed_manifest(tar, vendor_key)
+            manifest, raw, signature = _signed_manifest(tar, vendor_key)
             for entry, f in _payload(tar, manifest):
                 target = dest / entry.path
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -227,5 +237,7 @@ def extract_bundle(path: Path, vendor_key: ed25519.Ed25519PublicKey, dest: Path)
                 target.chmod(entry.mode)
         except (tarfile.TarError, EOFError, OSError) as e:
             raise BundleError(f"corrupt bundle: {e}") from e
-    (dest / RELEASE_MANIFEST).write_bytes(manifest.to_json())
+    # the signed bytes as they came, so that the launcher can check the slot at every start
+    (dest / RELEASE_MANIFEST).write_bytes(raw)
+    (dest / RELEASE_SIGNATURE).write_bytes(signature)
     return manifest

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from ncpa.log import get_logger
 from ncpa.updates.slots import Releases
+
+# set by ncpa.updates.launcher, which has counted this start already: one count per start
+BOOT_CHECKED_ENV = "NCPA_BOOT_CHECKED"
 
 log = get_logger(__name__)
 
@@ -22,8 +26,10 @@ class UpdateHealth:
         data_dir: Path,
         on_restart: Callable[[], None],
         confirm_after: float = 30.0,
-        check_at_start: bool = True,  # False when the unit's ExecStartPre does the boot check
+        check_at_start: bool | None = None,  # None: unless the launcher did it (BOOT_CHECKED_ENV)
     ) -> None:
+        if check_at_start is None:
+            check_at_start = os.environ.get(BOOT_CHECKED_ENV) != "1"
         self.releases = Releases(data_dir)
         self.on_restart = on_restart
         self.confirm_after = confirm_after

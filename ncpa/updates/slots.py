@@ -8,10 +8,11 @@
 Switching writes pending.json, then swaps `current` atomically (a new symlink
 renamed over the old). The new release is on trial until the daemon marks it
 healthy (`mark_healthy`, once it has run for a while). `boot_check`, run at
-every start (best from the unit's ExecStartPre, with the factory install's
-code: `python -m ncpa.updates.slots boot-check <data_dir>`), rolls back when
-the trial release has already been started twice without becoming healthy
-(crash loop) or its deadline has passed.
+start, exactly once per start (by the launcher, ncpa.updates.launcher, with the factory
+install's code; or by the daemon when it was started without the launcher), rolls back
+when the trial release has already been started twice without becoming healthy (crash
+loop) or its deadline has passed. `refuse` takes a slot that fails its check at start
+(ncpa.updates.release_check) out of use.
 """
 
 from __future__ import annotations
@@ -169,11 +170,30 @@ class Releases:
         if pending.boots >= TRIAL_STARTS:
             self.rollback(f"started {pending.boots} times without reporting healthy")
             return "rolled_back"
-        if now > pending.deadline_ts:
+        # now < switched_ts: the clock went back (a Pi without RTC before time sync); the
+        # start count still ends a crash loop, the deadline waits for a clock it can use
+        if now > pending.deadline_ts and now >= pending.switched_ts:
             self.rollback("did not report healthy in time")
             return "rolled_back"
         _write_json(self.root / PENDING, {**pending.__dict__, "boots": pending.boots + 1})
         return "trial"
+
+    def refuse(self, version: str, reason: str) -> str | None:
+        """`version` failed its check at start: never run it. Back to the release before a
+        trial, or to the factory install. Returns the version now current (None: factory)."""
+        if self.current_version() != version:
+            return self.current_version()
+        pending = self.pending()
+        if pending is not None and pending.version == version:
+            self.rollback(reason)
+        else:
+            (self.root / CURRENT).unlink(missing_ok=True)
+            _write_json(
+                self.root / LAST_ROLLBACK,
+                {"failed": version, "restored": None, "reason": reason, "ts": int(time.time())},
+            )
+            log.error("update.release_refused", version=version, reason=reason)
+        return self.current_version()
 
     def remove_unused(self) -> list[str]:
         """Releases that are neither current nor the rollback target (developer route)."""

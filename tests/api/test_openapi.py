@@ -11,7 +11,7 @@ import aiohttp
 from ncpa.api.app import all_routes
 from tests.api.conftest import Api
 from tests.api.keys import CP_ID
-from tests.api.openapi_check import document
+from tests.api.openapi_check import check_response, document
 from tests.api.test_upgrade_http import make_bundle
 
 
@@ -85,6 +85,15 @@ async def test_every_operation_answers_as_documented(api: Api, tmp_path: Path) -
         ("GET", "/firmwares/fw-1.bin", {}, {}),
         ("DELETE", "/firmwares", {}, {}),
         ("POST", "/tests/shunt/activate", {}, {}),
+        ("GET", "/diagnostics/journal", {"kind": "StatusChanged"}, {}),
+        ("GET", "/diagnostics/logs", {"level": "INFO"}, {}),
+        ("GET", "/diagnostics/ocpp-trace", {}, {}),
+        ("PUT", "/diagnostics/ocpp-trace", {}, {"json": {"enabled": False}}),
+        ("POST", "/diagnostics/hw-check", {}, {}),
+        ("GET", "/upgrade/state", {}, {}),
+        ("PUT", "/whitelist/cards/CARD43", {}, {"json": {"status": "BLOCKED"}}),
+        ("GET", "/", {}, {}),
+        ("GET", "/static/app.js", {}, {}),
         ("POST", "/config/reboot", {}, {}),
         ("GET", "/openapi.json", {}, {}),
     ]  # fmt: skip
@@ -95,6 +104,20 @@ async def test_every_operation_answers_as_documented(api: Api, tmp_path: Path) -
         template = path if (method, path) in operations() else _template(path)
         seen.add((method, template))
     await api.server_state().updates.wait()  # the install started by POST /upgrade
+    # the simulator relay answers 503 here (no simulator attached; test_page_api drives it)
+    for method, path in (
+        ("GET", "/development/simulator"),
+        ("POST", "/development/simulator/plug"),
+    ):
+        status, _ = await api.call(method, path, dev, json={} if method == "POST" else None)
+        assert status == 503
+        seen.add((method, _template(path)))
+    # the live stream never ends by itself: its first bytes (test_page_api reads it whole)
+    headers = {"Authorization": f"Bearer {dev}"}
+    async with api.session.get(f"{api.url}/events?clientId=phone-1", headers=headers) as r:
+        check_response("GET", "/events", r.status, r.headers["Content-Type"], None)
+        assert r.status == 200 and (await r.content.readline()).startswith(b"event: snapshot")
+    seen.add(("GET", "/events"))
     assert seen == operations()
 
 

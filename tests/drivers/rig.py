@@ -32,7 +32,8 @@ def example_hardware() -> dict[str, Any]:
 
 def make_config(hardware: dict[str, Any], **station: Any) -> Config:
     st = replace(StationConfig(), **station)
-    return Config(station=st, raw={"hardware": hardware})
+    # no wait for time sync on a test bench (ncpa/clock.py; tests/deploy tests the wait)
+    return Config(station=st, raw={"hardware": hardware, "clock": {"wait_for_sync": 0}})
 
 
 @dataclass

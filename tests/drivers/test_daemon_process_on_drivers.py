@@ -26,6 +26,9 @@ from tests.integration.agent import REPO, Agent
 from tests.integration.test_daemon_sessions import seed_whitelist, transactions
 
 HARDWARE = """
+[clock]
+wait_for_sync = 0
+
 [hardware]
 gpio_pin_factory = "mock"
 

@@ -216,3 +216,37 @@ def test_property_never_offers_more_than_the_room(
                 resumes += 1
         offered = d.total_a
     assert not math.isnan(offered)
+
+
+def late(
+    cid: int, reading_amps: float, reading_ts: float, changed: float, offered: float
+) -> ConnectorLoad:
+    r = own(reading_amps, reading_amps, reading_amps)
+    r = MeterReading(r.voltage_v, r.current_a, r.power_w, r.energy_wh, reading_ts)
+    return ConnectorLoad(cid, True, 0.0, r, draw_changed_ts=changed, offered_a=offered)
+
+
+def test_the_chargers_own_unmeasured_step_is_no_household_load() -> None:
+    """Issue 13, item 5: at a plug-in the grid meter sees the EV's 16 A before the
+    charger's own meter does; that is no household load and no reason to halve."""
+    lb = LoadBalancer(CFG, 25.0)
+    assert lb.update(grid(0, 0, 0, t=9.0), [late(1, 0, 9.0, 0.0, 16)], 9.0).total_a == 24.0
+    # contactor closed at 10.0; grid at 10.5 shows 16 A; the own reading is from 9.8
+    d = lb.update(grid(16, 16, 16, t=10.5), [late(1, 0, 9.8, 10.0, 16)], 10.5)
+    assert d.total_a == 24.0 and "not measured" in d.reason
+    # the own reading catches up: household 0, nothing to reduce
+    d = lb.update(grid(16, 16, 16, t=11.5), [late(1, 16, 11.2, 10.0, 16)], 11.5)
+    assert d.total_a == 24.0 and d.household_a == (0.0, 0.0, 0.0)
+
+
+def test_a_real_jump_beside_the_unmeasured_step_is_cut_at_once() -> None:
+    lb = LoadBalancer(CFG, 25.0)
+    lb.update(grid(0, 0, 0, t=9.0), [late(1, 0, 9.0, 0.0, 16)], 9.0)
+    # EV at most 16 A (its offer) + a 10 A household jump on L1: at least 10 A is not ours
+    d = lb.update(grid(26, 16, 16, t=10.5), [late(1, 0, 9.8, 10.0, 16)], 10.5)
+    assert d.total_a == 14.0  # 25 - (26 - 16) - 1
+    # an old grid reading (before the change) pairs with the old own reading: coherent
+    lb2 = LoadBalancer(CFG, 25.0)
+    lb2.update(grid(0, 0, 0, t=9.0), [late(1, 0, 9.0, 0.0, 16)], 9.0)
+    d = lb2.update(grid(15, 0, 0, t=9.9), [late(1, 0, 9.8, 10.0, 16)], 10.5)
+    assert d.total_a == 9.0  # 25 - 15 - 1, at once

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,12 @@ from ocpp.v16 import call_result
 from websockets.asyncio.server import Response, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def now_iso() -> str:
@@ -57,6 +65,9 @@ class Quirks:
     known_ids: set[str] | None = None  # None: every charge point is known
     unknown_id: str = "accept"  # boot_rejected | http_412 | close_1008 | accept
     meter_needs_tx: bool = False  # MeterValues without transactionId -> CallError
+    # raw Calls sent to the charge point before the BootNotification is answered (Go CSMS)
+    before_boot_answer: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    stop_without_tag_invalid: bool = False  # OCPP.Core: a Stop without idTag -> Invalid
     # called (as a task) after the CSMS has answered a call of the charge point
     after: Callable[[CsmsSide, Msg], Awaitable[None]] | None = None
 
@@ -67,7 +78,18 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
         self.csms = csms
 
     async def route_message(self, raw_msg: str) -> None:
+        self.csms.raw_in.append(raw_msg)
+        self.csms.changed.set()
+        try:
+            json.loads(raw_msg, parse_constant=_not_json)
+        except ValueError:
+            self.csms.invalid_json.append(raw_msg)
+            return
         msg = json.loads(raw_msg)
+        if msg[0] in (3, 4):
+            self.csms.answered[str(msg[1])] = list(msg)
+        if msg[0] in (3, 4) and not _UUID.fullmatch(str(msg[1])):
+            return  # an answer to a raw frame of the test: not for the library's call()
         q = self.csms.quirks
         if msg[0] == 2:
             action = msg[2]
@@ -79,6 +101,9 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
                 return
             if action in q.never_answer:
                 return
+            if action == "BootNotification":
+                for n, (act, payload) in enumerate(q.before_boot_answer):
+                    await self._connection.send(json.dumps([2, f"pre-boot-{n}", act, payload]))
             if action in q.invalid_answer:
                 await self._connection.send(json.dumps([3, msg[1], {"error": "unknown"}]))
                 return
@@ -124,7 +149,9 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
         )
 
     @on("StopTransaction")
-    def on_stop(self, **_: Any) -> call_result.StopTransaction:
+    def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
+        if self.csms.quirks.stop_without_tag_invalid and id_tag is None:
+            return call_result.StopTransaction(id_tag_info={"status": "Invalid"})
         return call_result.StopTransaction()
 
     @on("MeterValues")
@@ -166,6 +193,9 @@ class Csms:
         self.quirks = quirks or Quirks()
         self.ssl = ssl_context
         self.received: list[Msg] = []
+        self.raw_in: list[str] = []  # every frame from the charge point, as sent
+        self.invalid_json: list[str] = []  # frames from the charge point that are not JSON
+        self.answered: dict[str, list[Any]] = {}  # message id -> the charge point's answer
         self.changed = asyncio.Event()
         self.starts = 0
         self.connections = 0
@@ -254,6 +284,30 @@ class Csms:
         """Close the current connection from the CSMS side."""
         if self.side is not None:
             await self.side._connection.close()
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        """A frame to the charge point exactly as given (hostile frames)."""
+        await asyncio.wait_for(self.connected.wait(), 10)
+        assert self.side is not None
+        await self.side._connection.send(frame)
+
+    async def raw_answer(self, unique_id: str, within: float = 3.0) -> list[Any] | None:
+        """The charge point's CallResult/CallError to `unique_id`, or None in time."""
+
+        def find() -> list[Any] | None:
+            return self.answered.get(unique_id)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (found := find()) is None and loop.time() < deadline:
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), deadline - loop.time())
+        return found
+
+    def answers(self) -> list[list[Any]]:
+        """Every CallResult/CallError the charge point sent."""
+        return [m for m in map(json.loads, self.raw_in) if m[0] in (3, 4)]
 
     async def call(self, payload: Any) -> Any:
         """A call to the charge point (waits for a connection first)."""

@@ -158,8 +158,9 @@ async def test_security_events_recorded_offline_are_sent_after_boot(
     await agent.accepted()
     events = await csms.wait_for("SecurityEventNotification")
     assert events[0].payload["type"] == "StartupOfTheDevice"
-    first_boot_accepted = [m.action for m in csms.received].index("StatusNotification")
-    assert csms.received.index(events[0]) > first_boot_accepted
+    boots = [i for i, m in enumerate(csms.received) if m.action == "BootNotification"]
+    assert len(boots) == 2  # Pending, then Accepted
+    assert csms.received.index(events[0]) > boots[-1]
     log = await agent.client.security.entries()
     assert log[0]["type"] == "StartupOfTheDevice"
 

@@ -60,23 +60,33 @@ class CoreHandlers(Handlers):
     ) -> call_result.RemoteStartTransaction:
         client = self.client
         station = client.station
-        if connector_id is not None and connector_id not in station.connector_ids:
+
+        def rejected(why: str) -> call_result.RemoteStartTransaction:
+            log.info("ocpp.remote_start.rejected", id_tag=id_tag, connector=connector_id, why=why)
             return call_result.RemoteStartTransaction(status="Rejected")
+
+        if connector_id == 0:
+            # 1.6 §6.33: connectorId SHALL be > 0; several central systems send 0 for "any"
+            return rejected("connectorId 0 is not a connector: omit connectorId for any")
+        if connector_id is not None and connector_id not in station.connector_ids:
+            return rejected(f"no connector {connector_id}")
         if charging_profile is not None and (
             charging_profile.get("charging_profile_purpose") != "TxProfile"
         ):
-            return call_result.RemoteStartTransaction(status="Rejected")
+            return rejected("the charging profile of a remote start must be a TxProfile")
         candidates = [connector_id] if connector_id else station.connector_ids
         if not any(_free(station.view(c)) for c in candidates):
-            return call_result.RemoteStartTransaction(status="Rejected")
+            return rejected("no free connector")
         if client.settings.get_bool("AuthorizeRemoteTxRequests"):
             # authorizing may need an Authorize.req: answer first, then start
             self.after_reply(client.remote_start(id_tag, connector_id, charging_profile, True))
             return call_result.RemoteStartTransaction(status="Accepted")
         ok = await station.remote_start(id_tag, connector_id)
-        if ok and charging_profile is not None:
+        if not ok:
+            return rejected("the charging core refused the start")
+        if charging_profile is not None:
             self.after_reply(client.remote_start_profile(id_tag, connector_id, charging_profile))
-        return call_result.RemoteStartTransaction(status="Accepted" if ok else "Rejected")
+        return call_result.RemoteStartTransaction(status="Accepted")
 
     @on("RemoteStopTransaction")
     async def on_remote_stop_transaction(

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.v16 import call_result
 
 from ncpa.ocpp.certificates import CertificateError
 from ncpa.ocpp.routing import on
 from ncpa.ocpp.timeutil import parse_time, parse_time_or_none
+from ncpa.ocpp.transfer import location_problem
 from ncpa.ocpp.v16.base import Handlers
+
+
+def refuse_location(url: str) -> None:
+    """A location we cannot use: a CallError (these answers have no status to say no)."""
+    problem = location_problem(url)
+    if problem is not None:
+        raise PropertyConstraintViolationError(
+            description="unusable location", details={"cause": f"location: {problem}"}
+        )
 
 
 class FirmwareHandlers(Handlers):
@@ -22,6 +33,7 @@ class FirmwareHandlers(Handlers):
         retry_interval: int | None = None,
         **_: Any,
     ) -> call_result.UpdateFirmware:
+        refuse_location(location)
         fw = self.client.firmware
         if fw.busy:
             await fw.cancel()  # the newer request wins
@@ -43,6 +55,8 @@ class FirmwareHandlers(Handlers):
         **_: Any,
     ) -> call_result.SignedUpdateFirmware:
         client = self.client
+        if location_problem(firmware["location"]):
+            return call_result.SignedUpdateFirmware(status="Rejected")
         try:
             cert = client.certs.verify_signing_certificate(firmware["signing_certificate"])
         except CertificateError as e:
@@ -72,6 +86,7 @@ class FirmwareHandlers(Handlers):
         stop_time: str | None = None,
         **_: Any,
     ) -> call_result.GetDiagnostics:
+        refuse_location(location)
         name = await self.client.diagnostics.start_diagnostics(
             location,
             retries if retries is not None else 0,
@@ -91,6 +106,8 @@ class FirmwareHandlers(Handlers):
         retry_interval: int | None = None,
         **_: Any,
     ) -> call_result.GetLog:
+        if location_problem(log["remote_location"]):
+            return call_result.GetLog(status="Rejected")
         name = await self.client.diagnostics.start_log(
             log_type,
             request_id,

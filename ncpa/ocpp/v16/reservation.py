@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ocpp.v16 import call_result
 
+from ncpa.log import get_logger
 from ncpa.ocpp.routing import on
 from ncpa.ocpp.timeutil import parse_time
 from ncpa.ocpp.v16.base import Handlers
+
+log = get_logger(__name__)
 
 
 class ReservationHandlers(Handlers):
@@ -27,6 +31,9 @@ class ReservationHandlers(Handlers):
             return call_result.ReserveNow(status="Rejected")
         try:
             expiry = parse_time(expiry_date)
+            if expiry <= time.time():
+                log.info("ocpp.reserve_now.expired", reservation=reservation_id, expiry=expiry_date)
+                return call_result.ReserveNow(status="Rejected")
             status = await station.reserve(
                 reservation_id, connector_id, id_tag, expiry, parent_id_tag
             )
