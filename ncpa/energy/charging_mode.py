@@ -88,6 +88,10 @@ class ChargingModeSource:
         self._apply_fast()
         self._publish()
 
+    def fail_safe(self) -> None:
+        self.controller.reset()
+        self._apply_fast()
+
     def _apply_fast(self) -> None:
         """FAST: no value. SOLAR and SOLAR_MIN until the next measurement: what they allow
         without one (nothing, or the minimum), so a new mode never waits for the meter."""

@@ -146,8 +146,15 @@ class EnergyManager:
         return modes
 
     def _mode_step(self, reading: GridReading | None, now: float) -> None:
-        if self.balancer is not None:
+        if self.balancer is None:
+            return
+        try:
             self.modes.step(reading, self.balancer.connectors(now), now)
+        except Exception:
+            # runs in the balancer's task: a bug here must not freeze the grid limit; the
+            # mode falls to what it allows without a measurement (nothing, or the minimum)
+            log.exception("charging_mode.failed")
+            self.modes.fail_safe()
 
     # -- lifecycle -------------------------------------------------------------
 

@@ -225,3 +225,22 @@ async def test_solar_min_switches_phases_only_while_no_ev_charges(tmp_path: Path
         rig.plant.set_ev_state(1, wants_energy=True)
         await rig.until(lambda: rig.status() == "Charging" and rig.offered() >= 6.0)
         assert not any(closed for _, _, closed in rig.plant.phase_switches)
+
+
+async def test_a_failing_mode_step_does_not_stop_load_balancing(tmp_path: Path) -> None:
+    async with solar_rig(tmp_path) as (rig, _trace):
+        rig.plant.plug(1)
+        pv(rig, currents=[12.0, 12.0, 12.0])
+        await rig.until(lambda: rig.status() == "Charging", timeout=3)
+
+        def broken(*_args: Any) -> None:
+            raise RuntimeError("a bug in the mode")
+
+        rig.energy.modes.controller.update = broken  # type: ignore[method-assign]
+        await rig.measurements(3)
+        assert rig.station.limits.get(MODE, 1) == 0.0  # SOLAR without a decision: nothing
+        # the balancer still answers the house: a big load is seen at once
+        before = rig.station.limits.get("grid", 1)
+        assert before is not None and before > 40.0  # the export adds room under the fuse
+        rig.grid.set_household([30.0, 1.0, 1.0])  # L1: 40 A fuse - (30 - 12 PV) - 1 margin
+        await rig.until(lambda: rig.station.limits.get("grid", 1) == 21.0)
