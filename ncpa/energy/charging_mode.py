@@ -23,7 +23,7 @@ from hal.grid import GridReading
 from ncpa.energy.limits import MODE
 from ncpa.energy.load_balancer import ConnectorLoad
 from ncpa.energy.settings import KEY_CHARGING_MODE, EnergyConfig, check_charging_mode
-from ncpa.energy.solar import SolarController, SolarDecision
+from ncpa.energy.solar import SOLAR_MIN, SolarController, SolarDecision
 from ncpa.energy.station_api import StationInfo
 from ncpa.events import ChargingModeChanged
 from ncpa.log import get_logger
@@ -88,6 +88,10 @@ class ChargingModeSource:
         self._apply_fast()
         self._publish()
 
+    def fail_safe(self) -> None:
+        self.controller.reset()
+        self._apply_fast()
+
     def _apply_fast(self) -> None:
         """FAST: no value. SOLAR and SOLAR_MIN until the next measurement: what they allow
         without one (nothing, or the minimum), so a new mode never waits for the meter."""
@@ -96,7 +100,7 @@ class ChargingModeSource:
         if self.mode == FAST:
             amps = None
         else:
-            amps = self.cfg.min_current if self.mode == "SOLAR_MIN" else 0.0
+            amps = self.cfg.min_current if self.mode == SOLAR_MIN else 0.0
         self._apply({cid: amps for cid in self.station.connector_ids})
 
     # -- each grid measurement ---------------------------------------------------
@@ -108,7 +112,11 @@ class ChargingModeSource:
             return
         decision = self.controller.update(self.mode, reading, connectors, now)
         self.decision = decision
-        if self._switching_to is None and decision.phases != self.controller.active_phases:
+        if (
+            self._switching_to is None
+            and decision.phases != self.controller.active_phases
+            and self._may_pause_for_a_switch()
+        ):
             self._switching_to = decision.phases
             log.info("phase_switch.wanted", phases=decision.phases, state=decision.state)
         if self._switching_to is not None:
@@ -117,6 +125,13 @@ class ChargingModeSource:
         else:
             self._apply(decision.per_connector)
         self._publish()
+
+    def _may_pause_for_a_switch(self) -> bool:
+        """SOLAR_MIN promises the minimum always: it switches only while no EV charges
+        (its contactor is open anyway); SOLAR may pause a charge for the switch."""
+        if self.mode != SOLAR_MIN:
+            return True
+        return not any(self.station.view(cid).contactor_closed for cid in self.switch_ids)
 
     def _try_switch(self) -> None:
         """Switch once every connector with a switch has its contactor open and no offer."""

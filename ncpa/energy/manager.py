@@ -139,15 +139,22 @@ class EnergyManager:
             self.cfg,
             self.phases,
             switch_ids=sorted(switches),
-            switch_phases=getattr(station, "switch_phases", None),
+            switch_phases=station.switch_phases,
         )
         if switches and self.phases == 3:
             modes.controller.switched(min(s.phases for s in switches.values()))
         return modes
 
     def _mode_step(self, reading: GridReading | None, now: float) -> None:
-        if self.balancer is not None:
+        if self.balancer is None:
+            return
+        try:
             self.modes.step(reading, self.balancer.connectors(now), now)
+        except Exception:
+            # runs in the balancer's task: a bug here must not freeze the grid limit; the
+            # mode falls to what it allows without a measurement (nothing, or the minimum)
+            log.exception("charging_mode.failed")
+            self.modes.fail_safe()
 
     # -- lifecycle -------------------------------------------------------------
 

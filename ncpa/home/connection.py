@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import aiomqtt
 
+from ncpa.config import ConfigError
 from ncpa.home.settings import MqttSettings
 from ncpa.home.topics import OFFLINE, ONLINE, Topics
 from ncpa.log import get_logger
@@ -47,7 +48,7 @@ class MqttLink:
         self,
         settings: MqttSettings,
         topics: Topics,
-        on_message: Callable[[str, bytes], Awaitable[None]],
+        on_message: Callable[[str, bytes, bool], Awaitable[None]],
         subscriptions: list[str],
     ) -> None:
         self.settings = settings
@@ -63,7 +64,10 @@ class MqttLink:
         self._wake = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
-        self._tls = tls_context(settings)  # a bad CA file fails at start, not in the loop
+        try:  # a bad CA or key file fails at start, not in the loop
+            self._tls = tls_context(settings)
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"mqtt: TLS files: {e}") from e
 
     # -- what the publisher calls (never blocks) --------------------------------------
 
@@ -170,7 +174,7 @@ class MqttLink:
         async for message in client.messages:
             payload = message.payload
             data = payload if isinstance(payload, bytes) else str(payload or "").encode()
-            await self.on_message(str(message.topic), data)
+            await self.on_message(str(message.topic), data, bool(message.retain))
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         while True:

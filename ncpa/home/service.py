@@ -17,7 +17,7 @@ from ncpa.charging.station import ChargingStation
 from ncpa.energy.limits import PAUSE
 from ncpa.energy.manager import EnergyManager
 from ncpa.events import TransactionStopped
-from ncpa.home.commands import CommandHandler
+from ncpa.home.commands import CommandHandler, Result
 from ncpa.home.connection import MqttLink, is_ha_birth
 from ncpa.home.discovery import discovery_messages
 from ncpa.home.publisher import StatePublisher, dumps
@@ -102,11 +102,15 @@ class MqttService:
     def _session_ended(self, event: TransactionStopped) -> None:
         self.station.limits.set(PAUSE, None, event.connector_id)
 
-    async def _on_message(self, topic: str, payload: bytes) -> None:
+    async def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic == self._ha_status:
             if is_ha_birth(payload):
                 self.link.republish()  # HA restarted without a persistent broker
             return
-        result = await self.commands.handle(topic, payload)
+        if retained:
+            # a command someone published retained would act again on every reconnect
+            result = Result(topic, "", False, "retained command ignored (publish without -r)")
+        else:
+            result = await self.commands.handle(topic, payload)
         self.link.send(self.topics.result, json.dumps(result.to_json()))
         self.publisher.refresh()  # the effect (mode, limit) is on the state topics at once

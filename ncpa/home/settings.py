@@ -99,6 +99,9 @@ def _check(s: MqttSettings) -> None:
     need(1 <= s.queue_limit <= 100_000, "queue_limit: must be 1..100000")
     need(bool(s.key_file) == bool(s.cert_file), "cert_file: and key_file go together")
     need(not (s.ca_file or s.cert_file) or s.tls, "ca_file: needs tls = true")
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(s, name)
+        need(not path or Path(path).is_file(), f"{name}: {path} is not a file")
     if s.username == "" and (s.password or s.password_file):
         raise ConfigError("mqtt.password: needs a username")
 

@@ -149,7 +149,7 @@ def test_out_of_file_handles_is_logged_once_and_passes(tmp_path: Path) -> None:
                 flood.append(socket.create_connection(("127.0.0.1", a.api_port), timeout=0.2))
             except OSError:
                 break
-        assert len(flood) > 160
+        assert len(flood) > 100  # accepted, then queued in the backlog
         time.sleep(2.0)
         for s in flood:
             s.close()

@@ -4,6 +4,7 @@ charging modes follow the surplus, and the EV sees no flapping."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from simulator.pv import VOLTAGE_V, apply_request
 from tests.energy.sim_station import PERIOD_S, Rig, sim_station
 
 ALLOWANCE = 1.0  # A of import, summed over the phases
+PWM_S = 0.1  # [charging] pwm_min_interval of the simulated station (sim_station)
 HOLD_S = 0.6
 START_S = 0.3
 SOLAR = {
@@ -66,6 +68,10 @@ def net_import(reading: GridReading) -> float:
 async def test_sunny_day_charges_from_surplus_within_the_allowance(tmp_path: Path) -> None:
     day_s, peak_w = 12.0, 9000.0
     async with solar_rig(tmp_path) as (rig, trace):
+        offers: list[tuple[float, float]] = []  # (monotonic, amps) as the EV sees them
+        rig.plant.on_connector_change(
+            lambda cid: offers.append((time.monotonic(), rig.plant.connectors[cid].offered_a))
+        )
         rig.plant.plug(1)
         await rig.until(lambda: rig.status() == "SuspendedEVSE")
         # a day of 12 s from 07:00: the sun is up, the surplus grows, peaks, sets at 20:00
@@ -94,6 +100,13 @@ async def test_sunny_day_charges_from_surplus_within_the_allowance(tmp_path: Pat
     assert len(held) * PERIOD_S <= HOLD_S + 4 * PERIOD_S, "one hold, no longer than the hold time"
     mean = sum(net_import(r) for r in following) / len(following)
     assert mean <= ALLOWANCE + 0.3, f"mean import {mean:.2f} A"
+    # no flapping: the offer never rose sooner than the PWM spacing after the last change
+    changes = [(t, a) for n, (t, a) in enumerate(offers) if n == 0 or a != offers[n - 1][1]]
+    for (t0, a0), (t1, a1) in itertools.pairwise(changes):
+        if a0 > 0 and a1 > a0:
+            assert t1 - t0 >= PWM_S - 0.01, (a0, a1, t1 - t0)
+    pauses = sum(1 for (_, a0), (_, a1) in itertools.pairwise(changes) if a0 and not a1)
+    assert pauses == 1, "one pause: at dusk"
     assert rig.plant.connectors[1].energy_wh > 5
 
 
@@ -194,3 +207,40 @@ async def test_phase_switching_only_with_the_contactor_open(tmp_path: Path) -> N
         assert [p for _, p, _ in switches] == [1, 3]
         assert not any(closed for _, _, closed in switches), switches
         assert [p for _, _, p in rig.energy.modes.switch_log] == [1, 3]
+
+
+async def test_solar_min_switches_phases_only_while_no_ev_charges(tmp_path: Path) -> None:
+    energy = {"phase_switch_delay_s": 0.2, "charging_mode": "SOLAR_MIN"}
+    async with sim_station(
+        tmp_path, household=(0.3, 0.3, 0.3), phase_switch=True, **{**SOLAR, **energy}
+    ) as rig:
+        rig.plant.plug(1)
+        await rig.until(lambda: rig.status() == "Charging" and rig.drawing() >= 6.0)
+        pv(rig, watts=2500)  # fits one phase: but the EV charges at the minimum on three
+        await asyncio.sleep(1.0)
+        assert rig.plant.connectors[1].phases == 3 and rig.offered() >= 6.0
+        assert rig.plant.phase_switches == []
+        rig.plant.set_ev_state(1, wants_energy=False)  # the EV pauses by itself
+        await rig.until(lambda: rig.plant.connectors[1].phases == 1, timeout=3)
+        rig.plant.set_ev_state(1, wants_energy=True)
+        await rig.until(lambda: rig.status() == "Charging" and rig.offered() >= 6.0)
+        assert not any(closed for _, _, closed in rig.plant.phase_switches)
+
+
+async def test_a_failing_mode_step_does_not_stop_load_balancing(tmp_path: Path) -> None:
+    async with solar_rig(tmp_path) as (rig, _trace):
+        rig.plant.plug(1)
+        pv(rig, currents=[12.0, 12.0, 12.0])
+        await rig.until(lambda: rig.status() == "Charging", timeout=3)
+
+        def broken(*_args: Any) -> None:
+            raise RuntimeError("a bug in the mode")
+
+        rig.energy.modes.controller.update = broken  # type: ignore[method-assign]
+        await rig.measurements(3)
+        assert rig.station.limits.get(MODE, 1) == 0.0  # SOLAR without a decision: nothing
+        # the balancer still answers the house: a big load is seen at once
+        before = rig.station.limits.get("grid", 1)
+        assert before is not None and before > 40.0  # the export adds room under the fuse
+        rig.grid.set_household([30.0, 1.0, 1.0])  # L1: 40 A fuse - (30 - 12 PV) - 1 margin
+        await rig.until(lambda: rig.station.limits.get("grid", 1) == 21.0)

@@ -21,6 +21,9 @@ SKIP_REASON = "mosquitto not installed (CI installs it: apt-get install -y mosqu
 
 
 def mosquitto_binary() -> str | None:
+    """The broker, when Debian's package is installed (mosquitto_passwd comes with it)."""
+    if shutil.which("mosquitto_passwd") is None:
+        return None
     return shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if os.path.exists(p)), None
     )

@@ -212,6 +212,34 @@ async def test_bad_payloads_are_refused_and_change_nothing(tmp_path: Path, broke
             assert (await obs.command("set/mode", "SOLAR_MIN"))["ok"]
 
 
+async def test_home_assistant_restart_gets_everything_again(tmp_path: Path, broker: Broker) -> None:
+    async with home_rig(tmp_path, broker), observer(broker) as obs:
+        await obs.until(lambda: len(_configs(obs)) == 29, what="discovery")
+        mark = len(obs.timeline)
+        await obs.client.publish("homeassistant/status", "online", qos=1)  # HA's birth
+
+        def again() -> set[str]:
+            return {t for _, t, _ in obs.timeline[mark:] if t.startswith("homeassistant/")}
+
+        await obs.until(lambda: len(again() - {"homeassistant/status"}) == 29, what="again")
+        assert f"{PREFIX}/connector/1/state" in {t for _, t, _ in obs.timeline[mark:]}
+
+
+async def test_a_retained_command_is_not_obeyed(tmp_path: Path, broker: Broker) -> None:
+    async with observer(broker) as obs:  # someone published with -r before the charger came
+        await obs.client.publish(f"{PREFIX}/set/mode", "SOLAR", qos=1, retain=True)
+        await obs.client.publish(f"{PREFIX}/set/current_limit", "7", qos=1, retain=True)
+        async with home_rig(tmp_path, broker) as (rig, _service):
+            await obs.until(lambda: len(obs.results()) >= 2, what="two answers")
+            assert all(not r["ok"] and "retained" in r["message"] for r in obs.results())
+            assert rig.energy.modes.mode == "FAST"
+            assert rig.station.limits.get(EXTERNAL) is None
+            # not retained: obeyed
+            assert (await obs.command("set/mode", "SOLAR"))["ok"]
+        await obs.client.publish(f"{PREFIX}/set/mode", b"", qos=1, retain=True)  # clean up
+        await obs.client.publish(f"{PREFIX}/set/current_limit", b"", qos=1, retain=True)
+
+
 async def test_external_limit_expires_unless_refreshed(tmp_path: Path, broker: Broker) -> None:
     async with home_rig(tmp_path, broker, {"external_limit_ttl_s": 0.6}) as (rig, _service):
         rig.plant.plug(1)
@@ -309,6 +337,8 @@ async def test_settings_are_checked() -> None:
         {"host": "h", "ca_file": "/x"},
         {"host": "h", "colour": "red"},
         {"host": "h", "password_file": "/nonexistent/file", "username": USER},
+        {"host": "h", "tls": True, "ca_file": "/nonexistent/ca.pem"},
+        {"host": "h", "tls": True, "cert_file": "/etc/hostname"},  # no key_file
     ):
         with pytest.raises(ConfigError):
             parse(bad)
