@@ -72,7 +72,12 @@ class Quirks:
     after: Callable[[CsmsSide, Msg], Awaitable[None]] | None = None
 
 
-class CsmsSide(LibChargePoint):  # type: ignore[misc]
+class CsmsRouting:
+    """What the test CSMS does with every frame, for either version (quirks, records)."""
+
+    _connection: Any
+    csms: Csms
+
     def __init__(self, csms: Csms, cp_id: str, ws: ServerConnection) -> None:
         super().__init__(cp_id, ws, response_timeout=10)
         self.csms = csms
@@ -117,6 +122,8 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
             self.csms.tasks.add(task)
             task.add_done_callback(self.csms.tasks.discard)
 
+
+class CsmsSide(CsmsRouting, LibChargePoint):  # type: ignore[misc]
     @on("BootNotification")
     def on_boot(self, **_: Any) -> call_result.BootNotification:
         q = self.csms.quirks
@@ -189,6 +196,8 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
 
 
 class Csms:
+    side_class: type[Any] = CsmsSide  # the library's CSMS side of one version
+
     def __init__(self, quirks: Quirks | None = None, ssl_context: ssl.SSLContext | None = None):
         self.quirks = quirks or Quirks()
         self.ssl = ssl_context
@@ -268,7 +277,7 @@ class Csms:
             await ws.close(1008, "unknown charge point")
             return
         self.connections += 1
-        side = CsmsSide(self, cp_id, ws)
+        side = self.side_class(self, cp_id, ws)
         self.side = side
         self.connected.set()
         try:
