@@ -49,6 +49,10 @@ install -d -o root -g root -m 755 "$ROOT$PREFIX"
 install -d -o root -g "$NCPA_GID" -m 750 "$ROOT/etc/ncpa" "$ROOT/etc/ncpa/keys"
 install -d -o "$NCPA_UID" -g "$NCPA_GID" -m 750 "$ROOT/var/lib/ncpa" "$ROOT/var/lib/ncpa/lgpio"
 
+# -- an install by the old script kept a copy of the checkout (with .git and the
+# development keys) in /opt/ncpa/src: never used now, removed
+[ ! -e "$ROOT$PREFIX/src" ] || rm -rf "$ROOT$PREFIX/src"
+
 # -- the venv, from the wheelhouse only (no index, no pip.conf, no cache)
 for v in $(env | sed -n 's/^\(PIP_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

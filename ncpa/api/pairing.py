@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ncpa import clock
 from ncpa.api.envelope import EnvelopeError, open_envelope
 from ncpa.store import Store
 
@@ -127,7 +127,7 @@ class JtiRegistry:
 
 def verify_inner_jwt(token: str, policy: PairingPolicy, now: float | None = None) -> QrClaims:
     """Check signature and claims (not the jti: see `pair`). Raises PairingError."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now  # the CSMS's time when NTP never synced
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as e:
@@ -219,7 +219,7 @@ async def pair(
     token: str, policy: PairingPolicy, jtis: JtiRegistry, now: float | None = None
 ) -> QrClaims:
     """Open the envelope, verify the JWT, and consume its jti. Raises PairingError."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now  # the CSMS's time when NTP never synced
     try:
         inner = open_envelope(token, policy.secret, policy.charge_point_id)
     except EnvelopeError as e:

@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from ncpa.clock import Clock, ClockSettings, parse_settings
+from ncpa import clock
+from ncpa.api.pairing import JtiRegistry, PairingError, PairingPolicy, pair
+from ncpa.clock import Clock, ClockSettings, parse_settings, sync_check
 from ncpa.config import Config, ConfigError
+from ncpa.store import Store
+from tests.api.keys import CP_ID, AuthServer
 from tests.deploy.test_update_reboot import UnitAgent, dump
 from tests.drivers.rig import Rig, emulated_rig
 from tests.drivers.waiting import until
@@ -60,8 +64,6 @@ def test_csms_time_can_be_refused() -> None:
 
 async def test_wait_is_bounded_and_ends_at_sync(tmp_path: Path) -> None:
     flag = tmp_path / "synchronized"
-    from ncpa.clock import sync_check
-
     c = Clock(sync_check(str(flag)))
     t0 = time.monotonic()
     assert await c.wait_for_sync(0.3, poll=0.05) is False
@@ -178,3 +180,27 @@ async def test_csms_time_is_the_source_when_nothing_else_is(rig: Rig, tmp_path: 
     finally:
         await asyncio.to_thread(agent.stop)
         await csms.stop()
+
+
+async def test_qr_labels_are_checked_on_the_csms_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Pi that booted at 1970 with only the CSMS's time: a fresh label is not "issued in
+    the future"; one that expired by the CSMS's clock is refused."""
+    auth = AuthServer()
+    policy = PairingPolicy(CP_ID, auth.secret, [auth.es.public_key()])
+    wall = Wall(1_000.0)
+    unset = Clock(lambda: False, wall)
+    monkeypatch.setattr(clock, "CLOCK", unset)
+    store = await Store.open(tmp_path)
+    try:
+        jtis = JtiRegistry(store)
+        await jtis.migrate()
+        with pytest.raises(PairingError, match="issued in the future"):
+            await pair(auth.token(), policy, jtis)  # on 1970: no
+        unset.offer_csms_time(time.time())
+        assert (await pair(auth.token(), policy, jtis)).role == "installer"
+        with pytest.raises(PairingError, match="expired"):
+            await pair(auth.token(exp=int(time.time()) - 60), policy, jtis)
+    finally:
+        await store.close()

@@ -5,18 +5,24 @@ journal and exit 2, which the unit does not restart (RestartPreventExitStatus=2)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from hal.drivers.build import build_board
 from hal.drivers.settings import parse_hardware
 from ncpa import config
 from ncpa.api.settings import from_config
 from ncpa.clock import parse_settings
+from ncpa.config import ConfigError
 from ncpa.hotspot_service import parse_hotspot_settings
 from tests.deploy.unit import REPO, commands, values
+from tests.drivers.rig import example_hardware, make_config
 
 EXAMPLE = REPO / "docs" / "ncpa.example.toml"
 
@@ -59,3 +65,12 @@ def test_a_missing_device_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert lines[0].startswith("ncpa: hardware.connectors[1].meter.port: ")
     assert "does not exist" in lines[0]
     assert values("RestartPreventExitStatus") == ["2"]
+
+
+async def test_a_pin_factory_that_cannot_load_is_one_config_error() -> None:
+    if importlib.util.find_spec("lgpio") is not None:
+        pytest.skip("lgpio is installed here: it loads")
+    hw = example_hardware()
+    hw["gpio_pin_factory"] = "lgpio"
+    with pytest.raises(ConfigError, match=r"hardware.gpio_pin_factory: 'lgpio' cannot be used"):
+        await build_board(make_config(hw))

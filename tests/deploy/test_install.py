@@ -87,7 +87,11 @@ def mode(root: Path, rel: str) -> tuple[str, int, int]:
 def test_install_twice_into_a_throwaway_root(tmp_path: Path, wheelhouse: Path) -> None:
     root = tmp_path / "root"
     edge = make_edge(tmp_path / "edge")
+    old = root / "opt/ncpa/src/certs/dev"  # what the old install.sh left: a checkout copy
+    old.mkdir(parents=True)
+    (old / "vendor-signing.key").write_text("development key\n")
     out = run_install(root, edge, wheelhouse)
+    assert not (root / "opt/ncpa/src").exists()
     assert "Installed ncpa 0.1.0" in out
     first = calls(edge[1])
 

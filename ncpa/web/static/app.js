@@ -119,8 +119,8 @@ function renderConnectors() {
 }
 
 function renderChart() {
-  const first = live.snapshot ? String(live.snapshot.connectors[0].connectorId) : "1";
-  const h = live.history[first];
+  const chosen = $("#chart-connector").value || (live.snapshot ? String(live.snapshot.connectors[0].connectorId) : "1");
+  const h = live.history[chosen];
   drawChart($("#chart"), $("#chart-desc"), h);
   const list = clear($("#limit-marks"));
   for (const [t, amps, source] of h ? h.limits : []) {
@@ -186,6 +186,7 @@ function init() {
     }
   });
   $("#sign-out").addEventListener("click", () => api.signOut("Signed out."));
+  $("#chart-connector").addEventListener("change", scheduleChart);
   window.addEventListener("hashchange", route);
   initPanels(live);
   showError($("#pair"), "");
