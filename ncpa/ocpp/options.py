@@ -103,6 +103,9 @@ def parse_options(config: Config) -> OcppOptions:
         raise ConfigError("ocpp.csms_url: the only placeholder is {id}")
     if not 0 <= opts.security_profile <= 3:
         raise ConfigError("ocpp.security_profile: must be 0..3")
+    if opts.security_profile in (1, 2) and ":" in opts.charge_point_id:
+        # the id is the Basic auth user name (RFC 7617: no colon in it)
+        raise ConfigError("station.id: ':' is not allowed with security profiles 1 and 2")
     if opts.security_profile in (1, 2) and not opts.authorization_key:
         raise ConfigError("ocpp.authorization_key: required by security profiles 1 and 2")
     if opts.security_profile >= 2 and not opts.csms_url.startswith("wss://"):

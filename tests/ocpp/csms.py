@@ -54,6 +54,7 @@ class Quirks:
     invalid_answer: set[str] = field(default_factory=set)  # CallResult {"error": ...}
     drop_once: set[str] = field(default_factory=set)  # close the socket on the first one
     error_answer: set[str] = field(default_factory=set)  # CallError InternalError
+    error_codes: dict[str, str] = field(default_factory=dict)  # action -> CallError code
     http_status: int | None = None  # refuse the upgrade with this status
     close_1008: bool = False  # accept the upgrade, then close with 1008
     basic_auth: tuple[str, str] | None = None
@@ -113,6 +114,9 @@ class CsmsRouting:
                 await self._connection.send(json.dumps([3, msg[1], {"error": "unknown"}]))
                 return
             no_tx = action == "MeterValues" and "transactionId" not in msg[3]
+            if action in q.error_codes:
+                await self._connection.send(json.dumps([4, msg[1], q.error_codes[action], "", {}]))
+                return
             if action in q.error_answer or (q.meter_needs_tx and no_tx):
                 await self._connection.send(json.dumps([4, msg[1], "InternalError", "no", {}]))
                 return
