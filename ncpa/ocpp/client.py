@@ -532,7 +532,9 @@ class OcppClient:
         StopTransactions of the sessions just ended (bounded: `shutdown_drain`)."""
         if not self.connected.is_set() or self.options.shutdown_drain <= 0:
             return
-        done = await self.outbox.drained(STOP, self.options.shutdown_drain)
+        done = await self.outbox.drained(
+            STOP, self.options.shutdown_drain, still=self.connected.is_set
+        )
         log.info("ocpp.shutdown.drained" if done else "ocpp.shutdown.drain_timeout")
 
     async def reset(self, kind: str, evse_id: int | None = None) -> None:

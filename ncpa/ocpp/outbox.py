@@ -257,12 +257,15 @@ class Outbox:
 
         return await self.store.call(_any)
 
-    async def drained(self, kind: str, within: float) -> bool:
-        """Wait until no `kind` message is queued (False: still some after `within` s)."""
+    async def drained(
+        self, kind: str, within: float, still: Callable[[], bool] = lambda: True
+    ) -> bool:
+        """Wait until no `kind` message is queued (False: still some after `within` s, or
+        `still()` turned false, e.g. the connection is gone)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while (await self.depth()).get(kind, 0):
-            if loop.time() >= deadline:
+            if loop.time() >= deadline or not still():
                 return False
             await asyncio.sleep(0.05)
         return True
