@@ -46,7 +46,8 @@ ERROR_CODES: dict[Fault, str] = {
 
 
 class StopReason(enum.StrEnum):
-    """OCPP 1.6 StopTransaction reasons."""
+    """Why a transaction ended, in neutral terms (named as OCPP 1.6 names them; the 2.0.1
+    adapter maps each onto its ReasonEnumType and TriggerReasonEnumType)."""
 
     LOCAL = "Local"
     REMOTE = "Remote"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import secrets
 import time
 from collections.abc import Callable, Coroutine
 from importlib import metadata
@@ -21,16 +22,17 @@ from typing import Any
 
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.exceptions import NotSupportedError as OcppNotSupported
-from ocpp.v16 import call
 
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
 from ncpa.log import get_logger
+from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
 from ncpa.ocpp.backoff import Backoff
 from ncpa.ocpp.certificates import CertificateStore
-from ncpa.ocpp.connection import SUBPROTOCOLS, SUPPORTED, ConnectError, Target, open_connection
+from ncpa.ocpp.connection import ConnectError, Target, open_connection, subprotocols
+from ncpa.ocpp.context import OcppContext
 from ncpa.ocpp.diagnostics import Diagnostics
 from ncpa.ocpp.firmware import FirmwareManager
 from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
@@ -49,6 +51,8 @@ from ncpa.store import WhitelistEntry
 log = get_logger(__name__)
 
 CSMS_ROOT = "CentralSystemRootCertificate"
+INSTANCE_KEY = "ocpp.instance_id"
+BOOT_REASON_KEY = "ocpp.boot_reason"  # the reason of the next BootNotification
 # store setting: the CSMS URL that answered SecurityEventNotification with NotImplemented
 NO_SECURITY_EVENTS = "ocpp.security_events_unsupported"
 
@@ -73,6 +77,7 @@ class OcppClient:
         self.outbox = Outbox(station.store, self.options.outbox_max_rows)
         self.cache = AuthCache(station.store)
         self.recorder = TransactionRecorder(station, self.settings, self.outbox)
+        self.recorder.online = lambda: self.connected.is_set()
         self.auth = RemoteAuthorization(self.settings, self.cache, self._ask_csms, self._listed)
         self.smart = SmartCharging(station, self.outbox, self.settings)
         base = self.options.data_dir / "ocpp"
@@ -86,16 +91,33 @@ class OcppClient:
         self.diagnostics = Diagnostics(self, base / "diagnostics")
         self.session: Session | None = None
         self.frame_trace = FrameTrace()
+        self.firmware_version = _version()
+        self.ctx = OcppContext(
+            station=station,
+            settings=self.settings,
+            options=self.options,
+            outbox=self.outbox,
+            recorder=self.recorder,
+            cache=self.cache,
+            auth=self.auth,
+            smart=self.smart,
+            certs=self.certs,
+            security=self.security,
+            firmware=self.firmware,
+            diagnostics=self.diagnostics,
+            frame_trace=self.frame_trace,
+            ops=self,
+            firmware_version=self.firmware_version,
+        )
+        self.boot_reason = "PowerUp"
         # called for Reset (kind "Soft"/"Hard") once the sessions are stopped and their
         # messages are in the outbox; the daemon sets it to restart the process
         # (`client.on_reset = lambda kind: daemon.request_restart()`). Without it the
         # client reconnects and boots again.
         self.on_reset: Callable[[str], None] | None = None
-        self.firmware_version = _version()
         self.connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnect = asyncio.Event()
-        self._only_16 = False
         self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
@@ -110,6 +132,12 @@ class OcppClient:
         self.settings.validators["SecurityProfile"] = self._check_security_profile
         self.settings.on_change(self._setting_changed)
         await self._open_frame_trace()
+        self.ctx.instance_id = await self._instance_id()
+        # why we (re)started: a reset or firmware update says so before the restart
+        stored = await self.station.store.get_setting(BOOT_REASON_KEY)
+        if isinstance(stored, str) and stored:
+            self.boot_reason = stored
+            await self.station.store.set_setting(BOOT_REASON_KEY, "")
         await self.outbox.open()
         await self.cache.open()
         await self.security.open()
@@ -133,6 +161,16 @@ class OcppClient:
         ]
         log.info("ocpp.started", url=self.options.url, version=self.options.version)
         await self.security.event("StartupOfTheDevice")
+
+    async def _instance_id(self) -> str:
+        """A short random id of this database, made once (our own transaction ids carry
+        it, so they stay unique even when a charger's database is replaced)."""
+        store = self.station.store
+        value = await store.get_setting(INSTANCE_KEY)
+        if not isinstance(value, str) or not value:
+            value = secrets.token_hex(4)
+            await store.set_setting(INSTANCE_KEY, value)
+        return value
 
     async def _open_frame_trace(self) -> None:
         """The installer's switch (kept in the store) wins over the config file."""
@@ -166,11 +204,10 @@ class OcppClient:
 
     def target(self) -> Target:
         s = self.settings
-        version = "1.6" if self._only_16 else self.options.version
         o = self.options
         return Target(
             url=o.url,
-            subprotocols=SUBPROTOCOLS.get(version, ["ocpp1.6"]),
+            subprotocols=subprotocols(self.options.version, self.options.auto_order),
             security_profile=s.get_int("SecurityProfile"),
             charge_point_id=o.charge_point_id,
             authorization_key=s.get("AuthorizationKey"),
@@ -192,15 +229,22 @@ class OcppClient:
                 await asyncio.sleep(delay)
                 continue
             self._last_failure = ""
-            if ws.subprotocol not in SUPPORTED:
-                # no 2.0.1 adapter yet: say so, and offer only 1.6 from now on
-                log.error("ocpp.subprotocol.unsupported", picked=ws.subprotocol, next="ocpp1.6")
-                self._only_16 = True
+            adapter = adapter_for(ws.subprotocol)
+            if adapter is None:
+                # connection.py refuses a pick outside what we offered; this is a bug guard
+                log.error("ocpp.subprotocol.unsupported", picked=ws.subprotocol)
                 await ws.close()
                 await asyncio.sleep(self._backoff.next())
                 continue
             log.info("ocpp.connected", url=self.options.url, subprotocol=ws.subprotocol)
-            session = Session(self, ws)
+            session = Session(
+                self.ctx,
+                adapter,
+                ws,
+                on_accepted=self.session_accepted,
+                on_answered=self.transaction_answered,
+                boot_reason=self.boot_reason,
+            )
             self.session = session
             runner = asyncio.create_task(session.run())
             waiter = asyncio.create_task(self._reconnect.wait())
@@ -244,9 +288,10 @@ class OcppClient:
             return None
         if await self.station.store.get_setting(NO_SECURITY_EVENTS) == self.options.url:
             return True  # this CSMS said it has no SecurityEventNotification: kept in the log
-        payload = call.SecurityEventNotification(
-            type=kind, timestamp=timestamp, tech_info=info or None
-        )
+        adapter = self.adapter
+        if adapter is None:
+            return None
+        payload = adapter.security_event(kind, timestamp, info)
         # OCPP allows one call in flight: a CSMS that never answers this message would hold
         # the line for the whole timeout, so an Authorize (a driver at the reader) preempts it
         task = asyncio.ensure_future(self._send_unless_unsupported(payload))
@@ -303,7 +348,8 @@ class OcppClient:
         csr = await asyncio.to_thread(
             self.certs.make_csr, st.serial, self.settings.get("CpoName") or st.vendor
         )
-        res = await self.try_send(call.SignCertificate(csr=csr))
+        adapter = self.adapter
+        res = await self.try_send(adapter.sign_certificate(csr)) if adapter else None
         log.info("ocpp.sign_certificate", status=res.status if res else None)
 
     async def certificate_installed(self) -> None:
@@ -313,6 +359,19 @@ class OcppClient:
             self.reconnect()
 
     # -- sending -----------------------------------------------------------------------
+
+    @property
+    def adapter(self) -> Adapter | None:
+        """The adapter of the current connection (None offline)."""
+        return self.session.adapter if self.session is not None else None
+
+    async def notify(self, kind: str, status: str, request_id: int | None = None) -> None:
+        """A status notification of a background job (firmware, diagnostics, log upload),
+        live, in the version of the current connection; nothing when offline."""
+        adapter = self.adapter
+        payload = adapter.notification(kind, status, request_id) if adapter else None
+        if payload is not None:
+            await self.try_send(payload, while_pending=True)
 
     async def send(self, payload: Any, while_pending: bool = False) -> Any:
         """A live (not queued) call. Raises NotConnected, or the call's failure."""
@@ -345,10 +404,9 @@ class OcppClient:
     async def send_status(self, connector_id: int, while_pending: bool = False) -> None:
         """A live StatusNotification (the answer to a TriggerMessage)."""
         status, code = self.current_status(connector_id)
-        await self.try_send(
-            call.StatusNotification(connector_id=connector_id, error_code=code, status=status),
-            while_pending,
-        )
+        adapter = self.adapter
+        if adapter is not None:
+            await self.try_send(adapter.status(connector_id, status, code), while_pending)
 
     async def send_meter_values(
         self, connector_id: int, context: str, measurands: list[str]
@@ -364,10 +422,11 @@ class OcppClient:
         tx_remote = None
         if view.transaction is not None:
             tx_remote = await self.outbox.remote_id(view.transaction.id)
-        await self.try_send(
-            call.MeterValues(connector_id=connector_id, meter_value=[mv], transaction_id=tx_remote),
-            while_pending=True,
-        )
+        adapter = self.adapter
+        if adapter is not None:
+            await self.try_send(
+                adapter.meter_values(connector_id, mv, tx_remote), while_pending=True
+            )
 
     async def _aligned(self) -> None:
         """Clock-aligned meter values (ClockAlignedDataInterval), online or not: those of a
@@ -406,32 +465,36 @@ class OcppClient:
         if low is not None and not low.done():
             log.info("ocpp.preempt", action="SecurityEventNotification", for_="Authorize")
             low.cancel()
+        adapter = self.adapter
+        if adapter is None:
+            return None
         try:
             res = await asyncio.wait_for(
-                self.try_send(call.Authorize(id_tag=id_tag)), min(self.options.call_timeout, 10)
+                self.try_send(adapter.authorize(id_tag)), min(self.options.call_timeout, 10)
             )
         except TimeoutError:
             log.warning("ocpp.authorize.timeout", id_tag=id_tag)
             return None
-        return dict(res.id_tag_info) if res is not None else None
+        return adapter.authorize_answer(res) if res is not None else None
 
-    async def transaction_answered(self, item: Item, res: Any, remote_id: int | None) -> None:
-        info = res.id_tag_info
+    async def transaction_answered(self, item: Item, delivery: Delivery) -> None:
+        """A transaction message delivered: the id token's status it carried, the CSMS id."""
+        info = delivery.id_tag_info
         id_tag = item.payload.get("id_tag")
         if info and id_tag:
             await self.auth.remember(id_tag, dict(info))
-        if item.kind != START:
+        if item.kind != START or delivery.remote_id is None:
             return
-        assert remote_id is not None
         # on disk already (Outbox.delivered); the open session's record learns it here
-        self.station.note_remote_id(item.tx_id, str(remote_id))
-        log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=remote_id)
+        self.station.note_remote_id(item.tx_id, delivery.remote_id)
+        log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=delivery.remote_id)
         refused = info and info.get("status") != "Accepted"
         if refused and self.settings.get_bool("StopTransactionOnInvalidId"):
-            log.warning("ocpp.transaction.deauthorized", tx=item.tx_id, status=info["status"])
+            status = info.get("status") if info else None
+            log.warning("ocpp.transaction.deauthorized", tx=item.tx_id, status=status)
             await self.station.stop_transaction(item.tx_id, "DeAuthorized")
 
-    async def local_transaction(self, remote_id: int) -> int | None:
+    async def local_transaction(self, remote_id: str) -> int | None:
         """The open local transaction the CSMS calls `remote_id`."""
         local_ids = set(await self.outbox.local_ids(remote_id))
         for view in self.station.views():
@@ -447,12 +510,14 @@ class OcppClient:
         profile: dict[str, Any] | None,
         authorize: bool,
     ) -> None:
+        parent = None
         if authorize:
             result = await self.station.authorizer.authorize(id_tag)
             if result.status != "Accepted":
                 log.info("ocpp.remote_start.not_authorized", id_tag=id_tag, status=result.status)
                 return
-        ok = await self.station.remote_start(id_tag, connector_id)
+            parent = result.parent_id_tag  # the group a reservation may be held for
+        ok = await self.station.remote_start(id_tag, connector_id, parent)
         log.info("ocpp.remote_start", id_tag=id_tag, connector=connector_id, started=ok)
         if ok and profile is not None:
             await self.remote_start_profile(id_tag, connector_id, profile)
@@ -467,20 +532,42 @@ class OcppClient:
         StopTransactions of the sessions just ended (bounded: `shutdown_drain`)."""
         if not self.connected.is_set() or self.options.shutdown_drain <= 0:
             return
-        done = await self.outbox.drained(STOP, self.options.shutdown_drain)
+        done = await self.outbox.drained(
+            STOP, self.options.shutdown_drain, still=self.connected.is_set
+        )
         log.info("ocpp.shutdown.drained" if done else "ocpp.shutdown.drain_timeout")
 
-    async def reset(self, kind: str) -> None:
-        reason = "HardReset" if kind == "Hard" else "SoftReset"
-        log.warning("ocpp.reset", type=kind)
+    async def reset(self, kind: str, evse_id: int | None = None) -> None:
+        """A Reset from the CSMS: 1.6 Hard / Soft, 2.0.1 Immediate / OnIdle (once no
+        transaction runs), of the station or of one EVSE (its transaction ends; the
+        station does not restart)."""
+        reason = "SoftReset" if kind == "Soft" else "HardReset"
+        log.warning("ocpp.reset", type=kind, evse=evse_id)
+        cids = [evse_id] if evse_id is not None else list(self.station.connector_ids)
+        if kind == "OnIdle":
+            # the core has no "idle" event to wait on: look once a second
+            while any(self.station.view(c).transaction is not None for c in cids):  # noqa: ASYNC110
+                await asyncio.sleep(1)
+        if evse_id is not None:
+            if self.station.view(evse_id).transaction is not None:
+                await self.station.stop_connector(evse_id, reason)
+            await self.recorder.flush()
+            return
         await self.security.event("ResetOrReboot", f"{kind} reset by the CSMS")
         await self.station.shutdown_sessions(reason)
         await self.recorder.flush()
         await self.drain_stops()
+        boot_reason = "ScheduledReset" if kind == "OnIdle" else "RemoteReset"
+        await self.station.store.set_setting(BOOT_REASON_KEY, boot_reason)
+        self.boot_reason = boot_reason
         if self.on_reset is not None:
             self.on_reset(kind)
         else:
             self.reconnect()
+
+    def registered(self) -> bool:
+        """Accepted by the CSMS on the current connection."""
+        return self.session is not None and self.session.accepted.is_set()
 
     async def trigger(self, message: str, connector_id: int | None) -> None:
         session = self.session
@@ -489,8 +576,9 @@ class OcppClient:
         cids = [connector_id] if connector_id else [0, *self.station.connector_ids]
         if message == "BootNotification":
             if session.accepted.is_set():
-                await session.boot_once()
+                await session.boot_once("Triggered")
             else:
+                session.boot_reason = "Triggered"
                 session.boot_now.set()  # the boot loop sends it, and goes on if Accepted
         elif message == "Heartbeat":
             await session.heartbeat()
@@ -502,6 +590,12 @@ class OcppClient:
             for cid in cids:
                 if cid:
                     await self.send_meter_values(cid, "Trigger", measurands)
+        elif message == "TransactionEvent":
+            measurands = self.settings.get_csl("MeterValuesSampledData")
+            for cid in cids:
+                sample = self.recorder.latest.get(cid) if cid else None
+                if sample is not None and sample.transaction_id is not None:
+                    self.recorder.queue_meter(sample, "Trigger", measurands)
         else:
             await self.trigger_extra(message)
 
@@ -513,7 +607,7 @@ class OcppClient:
         elif message == "LogStatusNotification":
             d = self.diagnostics
             await d.notify_log(d.log_status, d.log_request or 0)
-        elif message == "SignChargePointCertificate":
+        elif message in ("SignChargePointCertificate", "SignChargingStationCertificate"):
             await self.sign_certificate()
 
     # -- settings ------------------------------------------------------------------------

@@ -18,8 +18,14 @@ from ncpa.log import get_logger
 
 log = get_logger(__name__)
 
-SUBPROTOCOLS = {"1.6": ["ocpp1.6"], "2.0.1": ["ocpp2.0.1"], "auto": ["ocpp2.0.1", "ocpp1.6"]}
-SUPPORTED = frozenset({"ocpp1.6"})  # subprotocols with an adapter in this package
+NAMES = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+
+
+def subprotocols(version: str, auto_order: str = "2.0.1,1.6") -> list[str]:
+    """What to offer: the one version asked for, or with `auto` both, in `auto_order`."""
+    if version in NAMES:
+        return [NAMES[version]]
+    return [NAMES[v.strip()] for v in auto_order.split(",") if v.strip() in NAMES]
 
 
 class ConnectError(Exception):
@@ -102,4 +108,7 @@ async def open_connection(target: Target) -> ClientConnection:
     if ws.subprotocol is None:
         await ws.close()
         raise ConnectError("the CSMS picked no subprotocol")
+    if ws.subprotocol not in target.subprotocols:
+        await ws.close()
+        raise ConnectError(f"the CSMS picked {ws.subprotocol!r}, which was not offered")
     return ws

@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocpp.v16 import call
-
 from ncpa.log import get_logger
 from ncpa.ocpp.transfer import upload, with_retries
 
@@ -66,7 +64,7 @@ class Diagnostics:
 
     async def notify(self, status: str) -> None:
         self.status = status
-        await self.client.try_send(call.DiagnosticsStatusNotification(status=status), True)
+        await self.client.notify("diagnostics", status)
 
     async def _upload_diagnostics(
         self, location: str, path: Path, retries: int, interval: float
@@ -96,9 +94,7 @@ class Diagnostics:
 
     async def notify_log(self, status: str, request_id: int) -> None:
         self.log_status = status
-        await self.client.try_send(
-            call.LogStatusNotification(status=status, request_id=request_id), True
-        )
+        await self.client.notify("log", status, request_id)
 
     async def _upload_log(
         self, request_id: int, location: str, path: Path, retries: int, interval: float

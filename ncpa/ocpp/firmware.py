@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from ocpp.v16 import call
-
 from ncpa.log import get_logger
 from ncpa.ocpp.certificates import CertificateError, verify_firmware
 from ncpa.ocpp.tasks import cancel_all
@@ -74,13 +72,7 @@ class FirmwareManager:
     async def notify(self, status: str) -> None:
         self.status = status
         log.info("ocpp.firmware.status", status=status, request_id=self.request_id)
-        if self.request_id is not None:
-            payload: object = call.SignedFirmwareStatusNotification(
-                status=status, request_id=self.request_id
-            )
-        else:
-            payload = call.FirmwareStatusNotification(status=status)
-        await self.client.try_send(payload, while_pending=True)
+        await self.client.notify("firmware", status, self.request_id)
 
     async def trigger(self) -> None:
         """TriggerMessage FirmwareStatusNotification: Idle unless an update is under way."""

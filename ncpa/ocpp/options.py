@@ -13,6 +13,7 @@ call_timeout = 30               # seconds to wait for a CallResult
 backoff_min = 2                 # reconnect delay, doubled each failure, with jitter
 backoff_max = 300
 outbox_max_rows = 200000        # queued transaction messages before meter values are thinned
+auto_order = "2.0.1,1.6"        # version "auto" offers both, the server picks (first preferred)
 shutdown_drain = 10             # seconds a Reset or a stop waits for StopTransaction answers
 frame_trace = false             # log every OCPP frame, secrets redacted (also via the local API)
 ```
@@ -52,6 +53,7 @@ class OcppOptions:
     outbox_max_rows: int = 200_000
     frame_trace: bool = False
     shutdown_drain: float = 10.0
+    auto_order: str = "2.0.1,1.6"  # what `version = "auto"` offers, first preferred
     data_dir: Path = Path("/var/lib/ncpa")
 
     @property
@@ -101,6 +103,9 @@ def parse_options(config: Config) -> OcppOptions:
         raise ConfigError("ocpp.csms_url: the only placeholder is {id}")
     if not 0 <= opts.security_profile <= 3:
         raise ConfigError("ocpp.security_profile: must be 0..3")
+    if opts.security_profile in (1, 2) and ":" in opts.charge_point_id:
+        # the id is the Basic auth user name (RFC 7617: no colon in it)
+        raise ConfigError("station.id: ':' is not allowed with security profiles 1 and 2")
     if opts.security_profile in (1, 2) and not opts.authorization_key:
         raise ConfigError("ocpp.authorization_key: required by security profiles 1 and 2")
     if opts.security_profile >= 2 and not opts.csms_url.startswith("wss://"):
@@ -109,6 +114,9 @@ def parse_options(config: Config) -> OcppOptions:
         raise ConfigError("ocpp.ca_file: required by security profiles 2 and 3")
     if opts.security_profile == 3 and not (opts.client_cert and opts.client_key):
         raise ConfigError("ocpp.client_cert/client_key: required by security profile 3")
+    order = [v.strip() for v in opts.auto_order.split(",")]
+    if sorted(order) != ["1.6", "2.0.1"]:
+        raise ConfigError('ocpp.auto_order: "2.0.1,1.6" or "1.6,2.0.1"')
     if opts.shutdown_drain < 0:
         raise ConfigError("ocpp.shutdown_drain: must be >= 0")
     if opts.call_timeout <= 0 or opts.backoff_min <= 0 or opts.backoff_max < opts.backoff_min:

@@ -89,6 +89,10 @@ _MIGRATIONS = [
     ALTER TABLE ocpp_outbox ADD COLUMN connector_id INTEGER;
     CREATE INDEX ocpp_outbox_connector ON ocpp_outbox(connector_id, seq);
     """,
+    # 2.0.1: the next seqNo of a transaction's events, advanced as each one is delivered
+    """
+    ALTER TABLE ocpp_tx ADD COLUMN seq_no INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -101,7 +105,8 @@ class Item:
     payload: dict[str, Any]  # snake_case fields of the call; transaction_id added at send
     attempts: int
     next_try_ts: float
-    remote_id: int | None = None  # the CSMS transaction id, when known (read with the row)
+    remote_id: str | None = None  # the CSMS transaction id, when known (read with the row)
+    seq_no: int = 0  # the transaction's next event number (2.0.1 seqNo), read with the row
 
     @property
     def action(self) -> str:
@@ -213,14 +218,22 @@ class Outbox:
         def _head(conn: sqlite3.Connection) -> Item | None:
             row = conn.execute(
                 "SELECT o.seq, o.unique_id, o.kind, o.tx_id, o.payload, o.attempts, "
-                "o.next_try_ts, t.remote_id FROM ocpp_outbox o "
+                "o.next_try_ts, t.remote_id, t.seq_no FROM ocpp_outbox o "
                 "LEFT JOIN ocpp_tx t ON t.tx_id = o.tx_id ORDER BY o.seq LIMIT 1"
             ).fetchone()
             if row is None:
                 return None
-            seq, unique_id, kind, tx_id, payload, attempts, next_try, remote = row
+            seq, unique_id, kind, tx_id, payload, attempts, next_try, remote, seq_no = row
             return Item(
-                seq, unique_id, kind, tx_id, json.loads(payload), attempts, next_try, remote
+                seq,
+                unique_id,
+                kind,
+                tx_id,
+                json.loads(payload),
+                attempts,
+                next_try,
+                None if remote is None else str(remote),
+                seq_no or 0,
             )
 
         return await self.store.call(_head)
@@ -232,33 +245,51 @@ class Outbox:
 
         return await self.store.call(_depth)
 
-    async def drained(self, kind: str, within: float) -> bool:
-        """Wait until no `kind` message is queued (False: still some after `within` s)."""
+    async def has_messages(self, tx_id: int) -> bool:
+        """Is a message of this transaction still queued?"""
+
+        def _any(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM ocpp_outbox WHERE tx_id = ? AND kind != ? LIMIT 1",
+                (tx_id, STATUS),
+            ).fetchone()
+            return row is not None
+
+        return await self.store.call(_any)
+
+    async def drained(
+        self, kind: str, within: float, still: Callable[[], bool] = lambda: True
+    ) -> bool:
+        """Wait until no `kind` message is queued (False: still some after `within` s, or
+        `still()` turned false, e.g. the connection is gone)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while (await self.depth()).get(kind, 0):
-            if loop.time() >= deadline:
+            if loop.time() >= deadline or not still():
                 return False
             await asyncio.sleep(0.05)
         return True
 
-    async def tx_state(self, tx_id: int) -> tuple[int | None, bool, bool, bool] | None:
+    async def tx_state(self, tx_id: int) -> tuple[str | None, bool, bool, bool] | None:
         """(remote id, start queued, stop queued, dropped) of a local transaction."""
 
-        def _get(conn: sqlite3.Connection) -> tuple[int | None, bool, bool, bool] | None:
+        def _get(conn: sqlite3.Connection) -> tuple[str | None, bool, bool, bool] | None:
             row = conn.execute(
                 "SELECT remote_id, start_queued, stop_queued, dropped FROM ocpp_tx WHERE tx_id = ?",
                 (tx_id,),
             ).fetchone()
-            return (row[0], bool(row[1]), bool(row[2]), bool(row[3])) if row else None
+            if row is None:
+                return None
+            remote = None if row[0] is None else str(row[0])
+            return (remote, bool(row[1]), bool(row[2]), bool(row[3]))
 
         return await self.store.call(_get)
 
-    async def remote_id(self, tx_id: int) -> int | None:
+    async def remote_id(self, tx_id: int) -> str | None:
         state = await self.tx_state(tx_id)
         return state[0] if state else None
 
-    async def local_ids(self, remote_id: int) -> list[int]:
+    async def local_ids(self, remote_id: str) -> list[int]:
         """Local transactions the CSMS knows by `remote_id` (some CSMSs reuse ids)."""
 
         def _get(conn: sqlite3.Connection) -> list[int]:
@@ -271,10 +302,16 @@ class Outbox:
 
     # -- outcome of a send -----------------------------------------------------
 
-    async def delivered(self, item: Item, remote_id: int | None = None) -> None:
+    async def delivered(
+        self, item: Item, remote_id: str | None = None, seq_no: int | None = None
+    ) -> None:
         def _done(conn: sqlite3.Connection) -> None:
             with atomic(conn):
                 conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
+                if seq_no is not None:
+                    conn.execute(
+                        "UPDATE ocpp_tx SET seq_no = ? WHERE tx_id = ?", (seq_no, item.tx_id)
+                    )
                 if remote_id is not None:
                     # one durable step: the answer, the queue and the local transaction
                     conn.execute(

@@ -81,3 +81,21 @@ def schedule_to_payload(schedule: ChargingSchedule) -> dict[str, Any]:
     if schedule.min_charging_rate is not None:
         out["min_charging_rate"] = round(float(schedule.min_charging_rate), 1)
     return out
+
+
+def profile_to_payload(p: ChargingProfile) -> dict[str, Any]:
+    """An installed profile as a chargingProfile payload (snake_case; no transaction id)."""
+    out: dict[str, Any] = {
+        "charging_profile_id": p.id,
+        "stack_level": p.stack_level,
+        "charging_profile_purpose": p.purpose,
+        "charging_profile_kind": p.kind,
+        "charging_schedule": schedule_to_payload(p.schedule),
+    }
+    if p.recurrency is not None:
+        out["recurrency_kind"] = p.recurrency
+    if p.valid_from is not None:
+        out["valid_from"] = fmt_time(p.valid_from)
+    if p.valid_to is not None:
+        out["valid_to"] = fmt_time(p.valid_to)
+    return out

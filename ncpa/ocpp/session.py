@@ -1,4 +1,8 @@
-"""One websocket connection: boot, then heartbeat, status, the outbox and aligned meter values.
+"""One websocket connection: boot, then heartbeat and the outbox pump. Imports no version.
+
+The adapter of the subprotocol the server picked builds the messages and reads their
+answers; the session owns the order: BootNotification until Accepted (only the CSMS's own
+calls meanwhile), then the heartbeat and the durable outbox, one row at a time.
 
 The session ends when the connection closes (or the client stops); the client
 then reconnects with backoff. A queued message interrupted by the end of the
@@ -10,22 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ocpp.exceptions import OCPPError, ValidationError
-from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from ncpa import clock
 from ncpa.log import get_logger
-from ncpa.ocpp.outbox import METER, START, STATUS, Item
+from ncpa.ocpp.adapter import Adapter, Delivery
+from ncpa.ocpp.context import OcppContext
+from ncpa.ocpp.outbox import STATUS, Item
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import parse_time_or_none
-from ncpa.ocpp.v16.charge_point import ChargePoint
-
-if TYPE_CHECKING:
-    from ncpa.ocpp.client import OcppClient
 
 log = get_logger(__name__)
 
@@ -35,10 +37,22 @@ STATUS_ATTEMPTS = 2
 
 
 class Session:
-    def __init__(self, client: OcppClient, ws: ClientConnection) -> None:
-        self.client = client
+    def __init__(
+        self,
+        ctx: OcppContext,
+        adapter: Adapter,
+        ws: ClientConnection,
+        on_accepted: Callable[[Session], Awaitable[None]],
+        on_answered: Callable[[Item, Delivery], Awaitable[None]],
+        boot_reason: str = "PowerUp",
+    ) -> None:
+        self.ctx = ctx
+        self.adapter = adapter
         self.ws = ws
-        self.cp = ChargePoint(client, ws)
+        self.rpc = adapter.endpoint(ctx, ws)
+        self.on_accepted = on_accepted
+        self.on_answered = on_answered
+        self.boot_reason = boot_reason
         self.registration = "Unknown"  # Accepted | Pending | Rejected after Boot
         self.accepted = asyncio.Event()
         self.heartbeat_changed = asyncio.Event()
@@ -47,10 +61,10 @@ class Session:
 
     async def call(self, payload: Any) -> Any:
         """Send a call now; raises on CallError, invalid CallResult or timeout."""
-        return await self.cp.call(payload)
+        return await self.rpc.call(payload)
 
     async def run(self) -> None:
-        reader = asyncio.create_task(self.cp.start(), name="ocpp-recv")
+        reader = asyncio.create_task(self.rpc.serve(), name="ocpp-recv")
         boot = asyncio.create_task(self._boot(), name="ocpp-boot")
         workers: list[asyncio.Task[None]] = []
         try:
@@ -72,27 +86,21 @@ class Session:
 
     # -- boot --------------------------------------------------------------------
 
-    async def boot_once(self) -> tuple[str, int] | None:
+    async def boot_once(self, reason: str | None = None) -> tuple[str, int] | None:
         """One BootNotification: (status, interval), or None when it failed."""
-        st = self.client.station.config.station
-        payload = call.BootNotification(
-            charge_point_model=st.model[:20],
-            charge_point_vendor=st.vendor[:20],
-            charge_point_serial_number=st.serial[:25],
-            firmware_version=self.client.firmware_version[:50],
-        )
+        payload = self.adapter.boot(self.ctx, reason or self.boot_reason)
         try:
-            res = await self.cp.call(payload)
+            answer = self.adapter.boot_answer(await self.rpc.call(payload))
         except CALL_FAILURES as e:
             log.warning("ocpp.boot.failed", error=repr(e))
             return None
-        status, interval = str(res.status), int(res.interval)
-        csms_time = parse_time_or_none(res.current_time)
+        status, interval = answer.status, answer.interval
+        csms_time = parse_time_or_none(answer.current_time)
         clock.offer_csms_time(csms_time)  # the time source when NTP has not synchronized
         skew = round(time.time() - csms_time, 1) if csms_time is not None else None
         log.info("ocpp.boot", status=status, interval=interval, clock_skew_s=skew)
         if status == "Accepted" and interval > 0:
-            await self.client.settings.change("HeartbeatInterval", str(interval))
+            await self.ctx.settings.change("HeartbeatInterval", str(interval))
         return status, interval
 
     async def _boot(self) -> None:
@@ -100,7 +108,7 @@ class Session:
             self.boot_now.clear()  # before the call: a trigger during it must not be lost
             answer = await self.boot_once()
             if answer is None:
-                await asyncio.sleep(self.client.options.boot_retry)
+                await asyncio.sleep(self.ctx.options.boot_retry)
                 continue
             self.registration, interval = answer
             if self.registration == "Accepted":
@@ -110,16 +118,16 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self.boot_now.wait(),
-                    interval if interval > 0 else self.client.options.boot_retry,
+                    interval if interval > 0 else self.ctx.options.boot_retry,
                 )
         self.accepted.set()
-        await self.client.session_accepted(self)
+        await self.on_accepted(self)
 
     # -- heartbeat ---------------------------------------------------------------
 
     async def _heartbeat(self) -> None:
         while True:
-            interval = self.client.settings.get_int("HeartbeatInterval")
+            interval = self.ctx.settings.get_int("HeartbeatInterval")
             self.heartbeat_changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -130,7 +138,7 @@ class Session:
 
     async def heartbeat(self) -> None:
         try:
-            res = await self.cp.call(call.Heartbeat())
+            res = await self.rpc.call(self.adapter.heartbeat())
         except CALL_FAILURES as e:
             log.warning("ocpp.heartbeat.failed", error=repr(e))
             return
@@ -141,7 +149,7 @@ class Session:
     # -- the outbox ----------------------------------------------------------------
 
     async def _pump(self) -> None:
-        outbox = self.client.outbox
+        outbox = self.ctx.outbox
         while True:
             outbox.changed.clear()
             item = await outbox.head()
@@ -150,47 +158,37 @@ class Session:
                 continue
             wait = item.next_try_ts - time.time()
             if wait > 0:
-                await asyncio.sleep(wait)
+                with contextlib.suppress(TimeoutError):
+                    # a new row may be due sooner (a status that replaced the head)
+                    await asyncio.wait_for(outbox.changed.wait(), wait)
                 continue
             await self.deliver(item)
 
-    async def _deliver_status(self, item: Item, payload: dict[str, Any]) -> None:
-        """A status is not a transaction message: a CSMS that refuses it twice loses it."""
-        try:
-            await self.cp.call(call.StatusNotification(**payload), unique_id=item.unique_id)
-        except CALL_FAILURES as e:
-            log.warning("ocpp.status.failed", connector=payload.get("connector_id"), error=repr(e))
-            await self.client.outbox.failed(item, STATUS_ATTEMPTS, 1)
-            return
-        await self.client.outbox.delivered(item)
-
     async def deliver(self, item: Item) -> None:
-        client = self.client
-        outbox = client.outbox
-        payload = dict(item.payload)
-        if item.kind == STATUS:
-            await self._deliver_status(item, payload)
+        ctx = self.ctx
+        outbox = ctx.outbox
+        payload = self.adapter.outbox_call(ctx, item)
+        if payload is None:
+            # this version cannot send it (a 1.6 message of a transaction whose Start was
+            # dropped: the CSMS never learnt its id)
+            await outbox.discard(item, "not sendable: no CSMS transaction id")
             return
-        if item.kind != START:
-            if item.remote_id is None:
-                # the Start was dropped (attempts used up): the CSMS cannot know this transaction
-                await outbox.discard(item, "no CSMS transaction id")
-                return
-            payload["transaction_id"] = item.remote_id
         try:
-            res = await self.cp.call(
-                getattr(call, item.action)(**payload), unique_id=item.unique_id
-            )
+            res = await self.rpc.call(payload, unique_id=item.unique_id)
         except CALL_FAILURES as e:
             log.warning("ocpp.outbox.call_failed", action=item.action, tx=item.tx_id, error=repr(e))
-            settings = client.settings
+            if item.kind == STATUS:
+                # a status is not a transaction message: a CSMS that refuses it twice loses it
+                await outbox.failed(item, STATUS_ATTEMPTS, 1)
+                return
+            settings = ctx.settings
             await outbox.failed(
                 item,
                 settings.get_int("TransactionMessageAttempts"),
                 settings.get_int("TransactionMessageRetryInterval"),
             )
             return
-        remote_id = int(res.transaction_id) if item.kind == START else None
-        await outbox.delivered(item, remote_id)
-        if item.kind != METER:
-            await client.transaction_answered(item, res, remote_id)
+        delivery = self.adapter.outbox_answer(item, res)
+        await outbox.delivered(item, delivery.remote_id, delivery.seq_no)
+        if item.kind != STATUS:
+            await self.on_answered(item, delivery)

@@ -45,6 +45,7 @@ class KeySpec:
     maximum: int | None = None
     choices: frozenset[str] | None = None  # for csl: allowed items
     secret: bool = False  # write-only (AuthorizationKey): never reported
+    only: str | None = None  # the one version that has it ("2.0.1"); None: both
 
 
 def _specs(connectors: int) -> list[KeySpec]:
@@ -111,6 +112,13 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("CertificateStoreMaxLength", i, "20", readonly=True),
         KeySpec("CpoName", s, ""),
         KeySpec("SecurityProfile", i, "0", minimum=0, maximum=3),
+        # settings only 2.0.1 has (its device model names them; 1.6 does not see them)
+        KeySpec("TxStartedMeasurands", c, "", choices=MEASURANDS, only="2.0.1"),
+        KeySpec("TxEndedSampleInterval", i, "0", minimum=0, maximum=DAY, only="2.0.1"),
+        KeySpec("AlignedTxEndedInterval", i, "0", minimum=0, maximum=DAY, only="2.0.1"),
+        KeySpec("AuthCacheLifeTime", i, "86400", minimum=0, maximum=30 * DAY, only="2.0.1"),
+        KeySpec("OfflineThreshold", i, "300", minimum=0, maximum=DAY, only="2.0.1"),
+        KeySpec("NetworkProfileConnectionAttempts", i, "3", minimum=1, maximum=100, only="2.0.1"),
     ]
 
 
@@ -178,14 +186,24 @@ class OcppSettings:
     def get_csl(self, key: str) -> list[str]:
         return [v.strip() for v in self.get(key).split(",") if v.strip()]
 
-    def report(self, keys: list[str] | None = None) -> tuple[list[dict[str, object]], list[str]]:
+    def exposed(self, key: str, version: str) -> bool:
+        spec = self.specs.get(key)
+        return spec is not None and spec.only in (None, version)
+
+    def report(
+        self, keys: list[str] | None = None, version: str = "1.6"
+    ) -> tuple[list[dict[str, object]], list[str]]:
         """(configurationKey entries, unknownKey) for GetConfiguration; secrets are left out."""
-        names = keys if keys else [k for k, s in self.specs.items() if not s.secret]
+        names = (
+            keys
+            if keys
+            else [k for k, s in self.specs.items() if not s.secret and self.exposed(k, version)]
+        )
         known: list[dict[str, object]] = []
         unknown: list[str] = []
         for name in names:
             spec = self.specs.get(name)
-            if spec is None or spec.secret:
+            if spec is None or spec.secret or not self.exposed(name, version):
                 unknown.append(name)
                 continue
             known.append({"key": name, "readonly": spec.readonly, "value": self.get(name)})
@@ -222,10 +240,11 @@ class OcppSettings:
             return "must be 16..40 characters"
         return None
 
-    async def change(self, key: str, value: str) -> str:
-        """Set a key; the OCPP ConfigurationStatus answer. Bad input changes nothing."""
+    async def change(self, key: str, value: str, version: str = "1.6") -> str:
+        """Set a key; the OCPP ConfigurationStatus answer. Bad input changes nothing.
+        `version`: whose name space `key` is in (a 2.0.1-only setting is unknown to 1.6)."""
         spec = self.specs.get(key)
-        if spec is None:
+        if spec is None or not self.exposed(key, version):
             return "NotSupported"
         if spec.readonly:
             return "Rejected"

@@ -17,7 +17,7 @@ from ncpa.energy.charging_profiles import ChargingProfiles, ProfileError
 from ncpa.energy.csms_limit import CsmsLimitSource, mains_voltage
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import Outbox
-from ncpa.ocpp.profile_payload import profile_from_payload, schedule_to_payload
+from ncpa.ocpp.profile_payload import profile_from_payload, profile_to_payload, schedule_to_payload
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
 
@@ -54,6 +54,26 @@ class SmartCharging:
                 if remote is not None:
                     out[str(remote)] = tx.id
         return out
+
+    def count(self) -> int:
+        return len(self.profiles.profiles)
+
+    def installed(
+        self,
+        connector_id: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+        ids: list[int] | None = None,
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(connector, payload) of the installed profiles that match every criterion given."""
+        return [
+            (p.connector_id, profile_to_payload(p))
+            for p in self.profiles.profiles
+            if (connector_id is None or p.connector_id == connector_id)
+            and (purpose is None or p.purpose == purpose)
+            and (stack_level is None or p.stack_level == stack_level)
+            and (not ids or p.id in ids)
+        ]
 
     async def set_profile(self, connector_id: int, payload: Mapping[str, Any]) -> str:
         if connector_id != 0 and connector_id not in self.station.connector_ids:

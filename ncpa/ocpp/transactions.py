@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ncpa.charging.station import ChargingStation
@@ -20,6 +21,7 @@ from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Outbox
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
+from ncpa.ocpp.tx_events import with_extras
 from ncpa.store import TransactionRecord
 
 log = get_logger(__name__)
@@ -39,6 +41,7 @@ class TransactionRecorder:
         self.latest: dict[int, MeterSample] = {}
         self._unsubscribe: list[Any] = []
         self.created = time.time()
+        self.online: Callable[[], bool] = lambda: False  # a CSMS connected (set by the client)
 
     def attach(self) -> None:
         bus = self.station.bus
@@ -97,7 +100,8 @@ class TransactionRecorder:
         }
         if info:
             payload["info"] = info[:50]
-        self._queue.put_nowait((STATUS, connector_id, payload))
+        tx = self.station.view(connector_id).transaction if connector_id else None
+        self._queue.put_nowait((STATUS, tx.id if tx is not None else 0, payload))
 
     def _sample(self, ev: MeterSample) -> None:
         self.latest[ev.connector_id] = ev
@@ -143,11 +147,17 @@ class TransactionRecorder:
         await self._queue.join()
 
     async def _write(self, kind: str, tx_id: int, payload: dict[str, Any]) -> None:
+        if kind != STOP_DATA:
+            payload = with_extras(payload, offline=not self.online())
         if kind == STATUS:
             # MinimumStatusDuration: a status must last that long to be reported
             hold = self.settings.get_int("MinimumStatusDuration")
             await self.outbox.enqueue(
-                STATUS, 0, payload, connector_id=tx_id, not_before=time.time() + hold
+                STATUS,
+                tx_id,
+                payload,
+                connector_id=payload["connector_id"],
+                not_before=time.time() + hold,
             )
             return
         state = await self.outbox.tx_state(tx_id)

@@ -54,6 +54,7 @@ class Quirks:
     invalid_answer: set[str] = field(default_factory=set)  # CallResult {"error": ...}
     drop_once: set[str] = field(default_factory=set)  # close the socket on the first one
     error_answer: set[str] = field(default_factory=set)  # CallError InternalError
+    error_codes: dict[str, str] = field(default_factory=dict)  # action -> CallError code
     http_status: int | None = None  # refuse the upgrade with this status
     close_1008: bool = False  # accept the upgrade, then close with 1008
     basic_auth: tuple[str, str] | None = None
@@ -72,7 +73,12 @@ class Quirks:
     after: Callable[[CsmsSide, Msg], Awaitable[None]] | None = None
 
 
-class CsmsSide(LibChargePoint):  # type: ignore[misc]
+class CsmsRouting:
+    """What the test CSMS does with every frame, for either version (quirks, records)."""
+
+    _connection: Any
+    csms: Csms
+
     def __init__(self, csms: Csms, cp_id: str, ws: ServerConnection) -> None:
         super().__init__(cp_id, ws, response_timeout=10)
         self.csms = csms
@@ -108,6 +114,9 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
                 await self._connection.send(json.dumps([3, msg[1], {"error": "unknown"}]))
                 return
             no_tx = action == "MeterValues" and "transactionId" not in msg[3]
+            if action in q.error_codes:
+                await self._connection.send(json.dumps([4, msg[1], q.error_codes[action], "", {}]))
+                return
             if action in q.error_answer or (q.meter_needs_tx and no_tx):
                 await self._connection.send(json.dumps([4, msg[1], "InternalError", "no", {}]))
                 return
@@ -117,6 +126,8 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
             self.csms.tasks.add(task)
             task.add_done_callback(self.csms.tasks.discard)
 
+
+class CsmsSide(CsmsRouting, LibChargePoint):  # type: ignore[misc]
     @on("BootNotification")
     def on_boot(self, **_: Any) -> call_result.BootNotification:
         q = self.csms.quirks
@@ -189,6 +200,8 @@ class CsmsSide(LibChargePoint):  # type: ignore[misc]
 
 
 class Csms:
+    side_class: type[Any] = CsmsSide  # the library's CSMS side of one version
+
     def __init__(self, quirks: Quirks | None = None, ssl_context: ssl.SSLContext | None = None):
         self.quirks = quirks or Quirks()
         self.ssl = ssl_context
@@ -268,7 +281,7 @@ class Csms:
             await ws.close(1008, "unknown charge point")
             return
         self.connections += 1
-        side = CsmsSide(self, cp_id, ws)
+        side = self.side_class(self, cp_id, ws)
         self.side = side
         self.connected.set()
         try:

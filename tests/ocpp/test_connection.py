@@ -80,14 +80,29 @@ async def test_auto_offers_201_then_16_and_uses_the_servers_pick(
     assert csms.offered[0] == ["ocpp2.0.1", "ocpp1.6"]
 
 
-async def test_server_picking_201_without_adapter_falls_back_to_16(
-    csms_factory, agent_factory: AgentFactory
-) -> None:
+async def test_auto_runs_201_when_the_server_picks_it(csms_factory, agent_factory) -> None:
+    """`auto` offers 2.0.1 first and runs what the server picks, on the same connection."""
+    from tests.ocpp.csms201 import Csms201
+
+    csms = await Csms201(Quirks(subprotocols=["ocpp2.0.1", "ocpp1.6"])).start()
+    try:
+        agent = await agent_factory(csms.url, version="auto")
+        await agent.accepted()
+        assert csms.offered == [["ocpp2.0.1", "ocpp1.6"]]
+        assert csms.connections == 1
+        boot = csms.calls("BootNotification")[0]
+        assert boot.payload["reason"] == "PowerUp"
+        assert boot.payload["chargingStation"]["model"] == "NCPA"
+    finally:
+        await csms.stop()
+
+
+async def test_auto_order_puts_16_first_when_configured(csms_factory, agent_factory) -> None:
     csms = await csms_factory(Quirks(subprotocols=["ocpp2.0.1", "ocpp1.6"], pick_client_first=True))
-    agent = await agent_factory(csms.url, version="auto")
+    agent = await agent_factory(csms.url, version="auto", auto_order="1.6,2.0.1")
     await agent.accepted()
-    assert csms.offered[0] == ["ocpp2.0.1", "ocpp1.6"]
-    assert csms.offered[-1] == ["ocpp1.6"]
+    assert csms.offered[0] == ["ocpp1.6", "ocpp2.0.1"]
+    assert "chargePointModel" in csms.calls("BootNotification")[0].payload
 
 
 async def test_server_picking_no_subprotocol_is_an_error(

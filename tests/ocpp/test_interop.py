@@ -39,7 +39,7 @@ async def full_session(agent: Agent, csms: Csms, card: str = "CARD1") -> None:
 
 async def test_go_csms(csms_factory, agent_factory: AgentFactory) -> None:
     csms = await csms_factory(go_csms())
-    agent = await agent_factory(csms.url, version="auto")
+    agent = await agent_factory(csms.url, version="auto", auto_order="1.6,2.0.1")  # its 1.6 side
     await full_session(agent, csms)
     assert csms.paths[0] == "/ws/CP1"
     assert agent.client.settings.get("MeterValuesSampledData").endswith("Power.Active.Import")
@@ -63,7 +63,9 @@ async def test_go_csms_rejects_unknown_charge_point(
 
 async def test_ocpp_core(csms_factory, agent_factory: AgentFactory) -> None:
     csms = await csms_factory(ocpp_core(KEY))
-    agent = await agent_factory(csms.url, version="auto", security_profile=1, authorization_key=KEY)
+    agent = await agent_factory(
+        csms.url, version="auto", auto_order="1.6,2.0.1", security_profile=1, authorization_key=KEY
+    )
     await full_session(agent, csms)
     assert csms.paths[0] == "/OCPP/CP1"
 

@@ -18,7 +18,7 @@ class CoreHandlers(Handlers):
     async def on_change_availability(
         self, connector_id: int, type: str, **_: Any
     ) -> call_result.ChangeAvailability:
-        station = self.client.station
+        station = self.ctx.station
         if connector_id != 0 and connector_id not in station.connector_ids:
             return call_result.ChangeAvailability(status="Rejected")
         status = await station.set_operative(connector_id, type == "Operative")
@@ -28,21 +28,21 @@ class CoreHandlers(Handlers):
     async def on_change_configuration(
         self, key: str, value: str, **_: Any
     ) -> call_result.ChangeConfiguration:
-        status = await self.client.settings.change(key, value)
+        status = await self.ctx.settings.change(key, value)
         return call_result.ChangeConfiguration(status=status)
 
     @on("GetConfiguration")
     async def on_get_configuration(
         self, key: list[str] | None = None, **_: Any
     ) -> call_result.GetConfiguration:
-        known, unknown = self.client.settings.report(key)
+        known, unknown = self.ctx.settings.report(key)
         return call_result.GetConfiguration(
             configuration_key=known or None, unknown_key=unknown or None
         )
 
     @on("ClearCache")
     async def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        await self.client.cache.clear()
+        await self.ctx.cache.clear()
         return call_result.ClearCache(status="Accepted")
 
     @on("DataTransfer")
@@ -58,8 +58,8 @@ class CoreHandlers(Handlers):
         charging_profile: dict[str, Any] | None = None,
         **_: Any,
     ) -> call_result.RemoteStartTransaction:
-        client = self.client
-        station = client.station
+        ctx = self.ctx
+        station = ctx.station
 
         def rejected(why: str) -> call_result.RemoteStartTransaction:
             log.info("ocpp.remote_start.rejected", id_tag=id_tag, connector=connector_id, why=why)
@@ -77,38 +77,38 @@ class CoreHandlers(Handlers):
         candidates = [connector_id] if connector_id else station.connector_ids
         if not any(_free(station.view(c)) for c in candidates):
             return rejected("no free connector")
-        if client.settings.get_bool("AuthorizeRemoteTxRequests"):
+        if ctx.settings.get_bool("AuthorizeRemoteTxRequests"):
             # authorizing may need an Authorize.req: answer first, then start
-            self.after_reply(client.remote_start(id_tag, connector_id, charging_profile, True))
+            self.after_reply(ctx.ops.remote_start(id_tag, connector_id, charging_profile, True))
             return call_result.RemoteStartTransaction(status="Accepted")
         ok = await station.remote_start(id_tag, connector_id)
         if not ok:
             return rejected("the charging core refused the start")
         if charging_profile is not None:
-            self.after_reply(client.remote_start_profile(id_tag, connector_id, charging_profile))
+            self.after_reply(ctx.ops.remote_start_profile(id_tag, connector_id, charging_profile))
         return call_result.RemoteStartTransaction(status="Accepted")
 
     @on("RemoteStopTransaction")
     async def on_remote_stop_transaction(
         self, transaction_id: int, **_: Any
     ) -> call_result.RemoteStopTransaction:
-        local = await self.client.local_transaction(transaction_id)
+        local = await self.ctx.ops.local_transaction(str(transaction_id))
         if local is None:
             return call_result.RemoteStopTransaction(status="Rejected")
         self.after_reply(self._stop(local))
         return call_result.RemoteStopTransaction(status="Accepted")
 
     async def _stop(self, local_id: int) -> None:
-        await self.client.station.stop_transaction(local_id, "Remote")
+        await self.ctx.station.stop_transaction(local_id, "Remote")
 
     @on("Reset")
     async def on_reset(self, type: str, **_: Any) -> call_result.Reset:
-        self.after_reply(self.client.reset(type))
+        self.after_reply(self.ctx.ops.reset(type))
         return call_result.Reset(status="Accepted")
 
     @on("UnlockConnector")
     async def on_unlock_connector(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
-        station = self.client.station
+        station = self.ctx.station
         if connector_id not in station.connector_ids:
             return call_result.UnlockConnector(status="NotSupported")
         if station.view(connector_id).transaction is not None:

@@ -34,7 +34,7 @@ class FirmwareHandlers(Handlers):
         **_: Any,
     ) -> call_result.UpdateFirmware:
         refuse_location(location)
-        fw = self.client.firmware
+        fw = self.ctx.firmware
         if fw.busy:
             await fw.cancel()  # the newer request wins
         fw.start(
@@ -54,15 +54,15 @@ class FirmwareHandlers(Handlers):
         retry_interval: int | None = None,
         **_: Any,
     ) -> call_result.SignedUpdateFirmware:
-        client = self.client
+        ctx = self.ctx
         if location_problem(firmware["location"]):
             return call_result.SignedUpdateFirmware(status="Rejected")
         try:
-            cert = client.certs.verify_signing_certificate(firmware["signing_certificate"])
+            cert = ctx.certs.verify_signing_certificate(firmware["signing_certificate"])
         except CertificateError as e:
-            self.after_reply(client.security.event("InvalidFirmwareSigningCertificate", str(e)))
+            self.after_reply(ctx.security.event("InvalidFirmwareSigningCertificate", str(e)))
             return call_result.SignedUpdateFirmware(status="InvalidCertificate")
-        fw = client.firmware
+        fw = ctx.firmware
         status = "Accepted"
         if fw.busy:
             await fw.cancel()
@@ -87,7 +87,7 @@ class FirmwareHandlers(Handlers):
         **_: Any,
     ) -> call_result.GetDiagnostics:
         refuse_location(location)
-        name = await self.client.diagnostics.start_diagnostics(
+        name = await self.ctx.diagnostics.start_diagnostics(
             location,
             retries if retries is not None else 0,
             60 if retry_interval is None else retry_interval,
@@ -108,7 +108,7 @@ class FirmwareHandlers(Handlers):
     ) -> call_result.GetLog:
         if location_problem(log["remote_location"]):
             return call_result.GetLog(status="Rejected")
-        name = await self.client.diagnostics.start_log(
+        name = await self.ctx.diagnostics.start_log(
             log_type,
             request_id,
             log["remote_location"],

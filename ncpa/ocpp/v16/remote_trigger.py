@@ -34,12 +34,12 @@ EXTENDED_TRIGGERS = frozenset(
 
 class TriggerHandlers(Handlers):
     def _trigger(self, message: str, connector_id: int | None, allowed: frozenset[str]) -> str:
-        station = self.client.station
+        station = self.ctx.station
         if message not in allowed:
             return "NotImplemented"
         if connector_id is not None and connector_id not in (0, *station.connector_ids):
             return "Rejected"
-        self.after_reply(self.client.trigger(message, connector_id))
+        self.after_reply(self.ctx.ops.trigger(message, connector_id))
         return "Accepted"
 
     @on("TriggerMessage")

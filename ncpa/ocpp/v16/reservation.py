@@ -26,8 +26,8 @@ class ReservationHandlers(Handlers):
         parent_id_tag: str | None = None,
         **_: Any,
     ) -> call_result.ReserveNow:
-        station = self.client.station
-        if connector_id == 0 and not self.client.settings.get_bool("ReserveConnectorZeroSupported"):
+        station = self.ctx.station
+        if connector_id == 0 and not self.ctx.settings.get_bool("ReserveConnectorZeroSupported"):
             return call_result.ReserveNow(status="Rejected")
         try:
             expiry = parse_time(expiry_date)
@@ -45,5 +45,5 @@ class ReservationHandlers(Handlers):
     async def on_cancel_reservation(
         self, reservation_id: int, **_: Any
     ) -> call_result.CancelReservation:
-        ok = await self.client.station.cancel_reservation(reservation_id)
+        ok = await self.ctx.station.cancel_reservation(reservation_id)
         return call_result.CancelReservation(status="Accepted" if ok else "Rejected")

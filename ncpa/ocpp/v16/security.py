@@ -19,16 +19,16 @@ class SecurityHandlers(Handlers):
     async def on_certificate_signed(
         self, certificate_chain: str, **_: Any
     ) -> call_result.CertificateSigned:
-        client = self.client
-        if len(certificate_chain) > client.settings.get_int("CertificateSignedMaxChainSize"):
+        ctx = self.ctx
+        if len(certificate_chain) > ctx.settings.get_int("CertificateSignedMaxChainSize"):
             return call_result.CertificateSigned(status="Rejected")
         try:
-            client.certs.accept_signed(certificate_chain)
+            ctx.certs.accept_signed(certificate_chain)
         except CertificateError as e:
-            self.after_reply(client.security.event("InvalidChargePointCertificate", str(e)))
+            self.after_reply(ctx.security.event("InvalidChargePointCertificate", str(e)))
             return call_result.CertificateSigned(status="Rejected")
         log.info("ocpp.certificate.signed")
-        self.after_reply(client.certificate_installed())
+        self.after_reply(ctx.ops.certificate_installed())
         return call_result.CertificateSigned(status="Accepted")
 
     @on("InstallCertificate")
@@ -36,7 +36,7 @@ class SecurityHandlers(Handlers):
         self, certificate_type: str, certificate: str, **_: Any
     ) -> call_result.InstallCertificate:
         try:
-            self.client.certs.install(certificate_type, certificate)
+            self.ctx.certs.install(certificate_type, certificate)
         except CertificateError as e:
             log.warning("ocpp.certificate.install_rejected", reason=str(e))
             full = "full" in str(e)
@@ -47,7 +47,7 @@ class SecurityHandlers(Handlers):
     async def on_get_installed_certificate_ids(
         self, certificate_type: str, **_: Any
     ) -> call_result.GetInstalledCertificateIds:
-        found = self.client.certs.installed(certificate_type)
+        found = self.ctx.certs.installed(certificate_type)
         if not found:
             return call_result.GetInstalledCertificateIds(status="NotFound")
         return call_result.GetInstalledCertificateIds(
@@ -58,19 +58,19 @@ class SecurityHandlers(Handlers):
     async def on_delete_certificate(
         self, certificate_hash_data: dict[str, Any], **_: Any
     ) -> call_result.DeleteCertificate:
-        client = self.client
+        ctx = self.ctx
         wanted = HashData(
             certificate_hash_data["hash_algorithm"],
             certificate_hash_data["issuer_name_hash"],
             certificate_hash_data["issuer_key_hash"],
             certificate_hash_data["serial_number"],
         )
-        roots = client.certs.installed("CentralSystemRootCertificate")
+        roots = ctx.certs.installed("CentralSystemRootCertificate")
         is_last_csms_root = len(roots) == 1 and _same(roots[0], wanted)
-        if is_last_csms_root and client.uses_installed_csms_root():
+        if is_last_csms_root and ctx.ops.uses_installed_csms_root():
             # the connection depends on it: deleting it would cut the charge point off
             return call_result.DeleteCertificate(status="Failed")
-        deleted, _kind = client.certs.delete(wanted)
+        deleted, _kind = ctx.certs.delete(wanted)
         return call_result.DeleteCertificate(status="Accepted" if deleted else "NotFound")
 
 

@@ -15,7 +15,7 @@ class SmartChargingHandlers(Handlers):
     async def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> call_result.SetChargingProfile:
-        status = await self.client.smart.set_profile(connector_id, cs_charging_profiles)
+        status = await self.ctx.smart.set_profile(connector_id, cs_charging_profiles)
         return call_result.SetChargingProfile(status=status)
 
     @on("ClearChargingProfile")
@@ -27,9 +27,7 @@ class SmartChargingHandlers(Handlers):
         stack_level: int | None = None,
         **_: Any,
     ) -> call_result.ClearChargingProfile:
-        status = await self.client.smart.clear(
-            id, connector_id, charging_profile_purpose, stack_level
-        )
+        status = await self.ctx.smart.clear(id, connector_id, charging_profile_purpose, stack_level)
         return call_result.ClearChargingProfile(status=status)
 
     @on("GetCompositeSchedule")
@@ -40,7 +38,7 @@ class SmartChargingHandlers(Handlers):
         charging_rate_unit: str | None = None,
         **_: Any,
     ) -> call_result.GetCompositeSchedule:
-        result = self.client.smart.composite(connector_id, duration, charging_rate_unit)
+        result = self.ctx.smart.composite(connector_id, duration, charging_rate_unit)
         if result is None:
             return call_result.GetCompositeSchedule(status="Rejected")
         return call_result.GetCompositeSchedule(status="Accepted", **result)

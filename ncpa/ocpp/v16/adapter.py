@@ -1,0 +1,125 @@
+"""OCPP 1.6J over the neutral core: the messages we send and what their answers mean.
+
+The queue's rows are neutral (ncpa/ocpp/tx_events.py); a 1.6 transaction message needs
+the CSMS's integer transaction id, known once StartTransaction is answered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ocpp.routing import create_route_map
+from ocpp.v16 import call
+
+from ncpa.ocpp.adapter import BootAnswer, Delivery
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
+from ncpa.ocpp.rpc import RpcEndpoint, Transport
+from ncpa.ocpp.tx_events import fields
+from ncpa.ocpp.v16.dialect import V16
+
+if TYPE_CHECKING:
+    from ncpa.ocpp.context import OcppContext
+
+TRIGGERS = frozenset(
+    {
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    }
+)
+
+
+class V16Adapter:
+    subprotocol = "ocpp1.6"
+    dialect = V16
+
+    def endpoint(self, ctx: OcppContext, transport: Transport) -> RpcEndpoint:
+        from ncpa.ocpp.v16.charge_point import ChargePoint
+
+        cp = ChargePoint(ctx)
+        return RpcEndpoint(
+            transport,
+            V16,
+            create_route_map(cp),
+            ctx.options.call_timeout,
+            trace=ctx.frame_trace,
+            replied=cp.replied,
+        )
+
+    def boot(self, ctx: OcppContext, reason: str) -> Any:
+        st = ctx.station.config.station
+        return call.BootNotification(
+            charge_point_model=st.model[:20],
+            charge_point_vendor=st.vendor[:20],
+            charge_point_serial_number=st.serial[:25],
+            firmware_version=ctx.firmware_version[:50],
+        )
+
+    def boot_answer(self, res: Any) -> BootAnswer:
+        return BootAnswer(str(res.status), int(res.interval), res.current_time)
+
+    def heartbeat(self) -> Any:
+        return call.Heartbeat()
+
+    def authorize(self, id_tag: str) -> Any:
+        return call.Authorize(id_tag=id_tag[:20])
+
+    def authorize_answer(self, res: Any) -> dict[str, Any]:
+        return dict(res.id_tag_info)
+
+    def status(self, connector_id: int, status: str, error_code: str) -> Any:
+        return call.StatusNotification(
+            connector_id=connector_id, error_code=error_code, status=status
+        )
+
+    def meter_values(
+        self, connector_id: int, meter_value: dict[str, Any], remote_id: str | None
+    ) -> Any:
+        tx = int(remote_id) if remote_id is not None else None
+        return call.MeterValues(
+            connector_id=connector_id, meter_value=[meter_value], transaction_id=tx
+        )
+
+    def security_event(self, kind: str, timestamp: str, info: str) -> Any:
+        return call.SecurityEventNotification(
+            type=kind, timestamp=timestamp, tech_info=info or None
+        )
+
+    def sign_certificate(self, csr: str) -> Any:
+        return call.SignCertificate(csr=csr)
+
+    def notification(self, kind: str, status: str, request_id: int | None) -> Any | None:
+        if kind == "firmware":
+            if request_id is not None:
+                return call.SignedFirmwareStatusNotification(status=status, request_id=request_id)
+            return call.FirmwareStatusNotification(status=status)
+        if kind == "diagnostics":
+            return call.DiagnosticsStatusNotification(status=status)
+        if kind == "log" and request_id is not None:
+            return call.LogStatusNotification(status=status, request_id=request_id)
+        return None
+
+    def outbox_call(self, ctx: OcppContext, item: Item) -> Any | None:
+        payload = fields(item.payload)
+        if item.kind == STATUS:
+            return call.StatusNotification(**payload)
+        if item.kind == START:
+            return call.StartTransaction(**payload)
+        if item.remote_id is None:
+            return None  # the Start was dropped: the CSMS cannot know this transaction
+        payload["transaction_id"] = int(item.remote_id)
+        if item.kind == STOP:
+            return call.StopTransaction(**payload)
+        assert item.kind == METER
+        return call.MeterValues(**payload)
+
+    def outbox_answer(self, item: Item, res: Any) -> Delivery:
+        info = getattr(res, "id_tag_info", None)
+        remote = str(int(res.transaction_id)) if item.kind == START else None
+        return Delivery(remote_id=remote, id_tag_info=dict(info) if info else None)
+
+    def triggers(self) -> frozenset[str]:
+        return TRIGGERS

@@ -1,0 +1,161 @@
+"""OCPP 2.0.1 over the neutral core: the messages we send and what their answers mean."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ocpp.routing import create_route_map
+from ocpp.v201 import call
+
+from ncpa.ocpp.adapter import BootAnswer, Delivery
+from ncpa.ocpp.outbox import START, STATUS, Item
+from ncpa.ocpp.rpc import RpcEndpoint, Transport
+from ncpa.ocpp.timeutil import fmt_time
+from ncpa.ocpp.v201 import messages, transactions
+from ncpa.ocpp.v201.dialect import V201
+from ncpa.ocpp.v201.ids import evse_of
+
+if TYPE_CHECKING:
+    from ncpa.ocpp.context import OcppContext
+
+TRIGGERS = frozenset(
+    {
+        "BootNotification",
+        "Heartbeat",
+        "LogStatusNotification",
+        "FirmwareStatusNotification",
+        "MeterValues",
+        "SignChargingStationCertificate",
+        "StatusNotification",
+        "TransactionEvent",
+    }
+)
+
+
+class V201Adapter:
+    subprotocol = "ocpp2.0.1"
+    dialect = V201
+
+    def __init__(self) -> None:
+        self.ctx: OcppContext | None = None
+
+    def endpoint(self, ctx: OcppContext, transport: Transport) -> RpcEndpoint:
+        from ncpa.ocpp.v201.charge_point import ChargePoint201
+
+        self.ctx = ctx
+        cp = ChargePoint201(ctx)
+        return RpcEndpoint(
+            transport,
+            V201,
+            create_route_map(cp),
+            ctx.options.call_timeout,
+            trace=ctx.frame_trace,
+            replied=cp.replied,
+        )
+
+    # -- provisioning, availability ----------------------------------------------------
+
+    def boot(self, ctx: OcppContext, reason: str) -> Any:
+        st = ctx.station.config.station
+        return call.BootNotification(
+            charging_station={
+                "model": st.model[:20],
+                "vendor_name": st.vendor[:50],
+                "serial_number": st.serial[:25],
+                "firmware_version": ctx.firmware_version[:50],
+            },
+            reason=reason,
+        )
+
+    def boot_answer(self, res: Any) -> BootAnswer:
+        return BootAnswer(str(res.status), int(res.interval), res.current_time)
+
+    def heartbeat(self) -> Any:
+        return call.Heartbeat()
+
+    def status(self, connector_id: int, status: str, error_code: str) -> Any:
+        evse_id, conn = evse_of(connector_id)
+        return call.StatusNotification(
+            timestamp=fmt_time(time.time()),
+            connector_status=messages.CONNECTOR_STATUS.get(status, "Unavailable"),
+            evse_id=evse_id,
+            connector_id=conn,
+        )
+
+    # -- authorization -------------------------------------------------------------------
+
+    def id_token_type(self, id_tag: str) -> str:
+        ctx = self.ctx
+        if ctx is None:
+            return "ISO14443"
+        known = ctx.id_token_types.get(id_tag)
+        if known:
+            return known
+        return "Local" if id_tag == ctx.station.plugncharge_tag else "ISO14443"
+
+    def authorize(self, id_tag: str) -> Any:
+        return call.Authorize(id_token=messages.id_token(id_tag, self.id_token_type(id_tag)))
+
+    def authorize_answer(self, res: Any) -> dict[str, Any]:
+        return messages.id_token_info(dict(res.id_token_info))
+
+    # -- meter values, security, notifications -------------------------------------------
+
+    def meter_values(
+        self, connector_id: int, meter_value: dict[str, Any], remote_id: str | None
+    ) -> Any:
+        evse_id, _ = evse_of(connector_id)
+        return call.MeterValues(evse_id=evse_id, meter_value=[messages.meter_value(meter_value)])
+
+    def security_event(self, kind: str, timestamp: str, info: str) -> Any:
+        return call.SecurityEventNotification(
+            type=kind, timestamp=timestamp, tech_info=info or None
+        )
+
+    def sign_certificate(self, csr: str) -> Any:
+        return call.SignCertificate(csr=csr, certificate_type="ChargingStationCertificate")
+
+    def notification(self, kind: str, status: str, request_id: int | None) -> Any | None:
+        if kind == "firmware":
+            return call.FirmwareStatusNotification(status=status, request_id=request_id)
+        if kind in ("log", "diagnostics"):
+            return call.LogStatusNotification(status=status, request_id=request_id)
+        return None
+
+    # -- the queue ---------------------------------------------------------------------
+
+    def outbox_call(self, ctx: OcppContext, item: Item) -> Any | None:
+        p = item.payload
+        if item.kind == STATUS and not transactions.is_charging_state(item):
+            cid = int(p["connector_id"])
+            if cid == 0:
+                return None  # 2.0.1 has no connector 0: the station is its EVSEs
+            evse_id, conn = evse_of(cid)
+            return call.StatusNotification(
+                timestamp=p["timestamp"],
+                connector_status=messages.CONNECTOR_STATUS.get(p["status"], "Unavailable"),
+                evse_id=evse_id,
+                connector_id=conn,
+            )
+        id_tag = str(p.get("id_tag") or "")
+        remote_start = ctx.remote_start_ids.get(id_tag) if item.kind == START else None
+        return transactions.event(item, ctx.instance_id, self.id_token_type(id_tag), remote_start)
+
+    def outbox_answer(self, item: Item, res: Any) -> Delivery:
+        if item.kind == STATUS and not transactions.is_charging_state(item):
+            return Delivery()
+        info = getattr(res, "id_token_info", None)
+        ctx = self.ctx
+        if item.kind == START and ctx is not None:
+            ctx.remote_start_ids.pop(str(item.payload.get("id_tag")), None)
+        prefix = ctx.instance_id if ctx is not None else ""
+        remote = transactions.transaction_id(prefix, item.tx_id) if item.kind == START else None
+        return Delivery(
+            remote_id=remote,
+            id_tag_info=messages.id_token_info(dict(info)) if info else None,
+            seq_no=item.seq_no + 1,
+        )
+
+    def triggers(self) -> frozenset[str]:
+        return TRIGGERS

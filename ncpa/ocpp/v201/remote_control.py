@@ -1,0 +1,121 @@
+"""F Remote control: RequestStartTransaction (remoteStartId echoed in the Started event,
+AuthorizeRemoteStart, an optional TxProfile), RequestStopTransaction, UnlockConnector,
+TriggerMessage (a BootNotification cannot be triggered once Accepted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.v201 import call_result
+
+from ncpa.log import get_logger
+from ncpa.ocpp.routing import on
+from ncpa.ocpp.v201 import transactions
+from ncpa.ocpp.v201.adapter import TRIGGERS
+from ncpa.ocpp.v201.base import Block
+from ncpa.ocpp.v201.ids import connector_of
+from ncpa.ocpp.v201.smart_charging import to_engine
+
+log = get_logger(__name__)
+
+_FREE = ("Available", "Preparing", "Reserved", "Finishing")
+
+
+class RemoteControlBlock(Block):
+    @on("RequestStartTransaction")
+    async def on_request_start_transaction(
+        self,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        evse_id: int | None = None,
+        group_id_token: dict[str, Any] | None = None,
+        charging_profile: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> call_result.RequestStartTransaction:
+        ctx = self.ctx
+        station = ctx.station
+        token = str(id_token["id_token"])
+
+        def rejected(why: str) -> call_result.RequestStartTransaction:
+            log.info("ocpp.remote_start.rejected", id_token=token, evse=evse_id, why=why)
+            return call_result.RequestStartTransaction(
+                status="Rejected", status_info={"reason_code": why[:20]}
+            )
+
+        cid: int | None = None
+        if evse_id is not None:
+            cid = connector_of(station, evse_id)
+            if cid is None:
+                return rejected("UnknownEvse")
+        profile = None
+        if charging_profile is not None:
+            if charging_profile.get("charging_profile_purpose") != "TxProfile":
+                return rejected("NotTxProfile")
+            try:
+                profile = to_engine(charging_profile)
+            except (KeyError, ValueError):
+                return rejected("InvalidProfile")
+        candidates = [cid] if cid is not None else station.connector_ids
+        free = [c for c in candidates if station.view(c).transaction is None]
+        if not any(station.view(c).status in _FREE for c in free):
+            return rejected("NoFreeEvse")
+        ctx.id_token_types[token] = str(id_token.get("type", "Central"))
+        ctx.remote_start_ids[token] = remote_start_id
+        if ctx.settings.get_bool("AuthorizeRemoteTxRequests"):
+            self.after_reply(ctx.ops.remote_start(token, cid, profile, True))
+            return call_result.RequestStartTransaction(status="Accepted")
+        group = group_id_token.get("id_token") if group_id_token else None
+        ok = await station.remote_start(token, cid, group)
+        if not ok:
+            return rejected("Refused")
+        if profile is not None:
+            self.after_reply(ctx.ops.remote_start_profile(token, cid, profile))
+        return call_result.RequestStartTransaction(status="Accepted")
+
+    @on("RequestStopTransaction")
+    async def on_request_stop_transaction(
+        self, transaction_id: str, **_: Any
+    ) -> call_result.RequestStopTransaction:
+        ctx = self.ctx
+        local = transactions.local_id(ctx.instance_id, transaction_id)
+        open_ids = {v.transaction.id for v in ctx.station.views() if v.transaction is not None}
+        if local is None or local not in open_ids:
+            return call_result.RequestStopTransaction(status="Rejected")
+        self.after_reply(self._stop(local))
+        return call_result.RequestStopTransaction(status="Accepted")
+
+    async def _stop(self, local_id: int) -> None:
+        await self.ctx.station.stop_transaction(local_id, "Remote")
+
+    @on("UnlockConnector")
+    async def on_unlock_connector(
+        self, evse_id: int, connector_id: int, **_: Any
+    ) -> call_result.UnlockConnector:
+        station = self.ctx.station
+        cid = connector_of(station, evse_id, connector_id)
+        if cid is None:
+            return call_result.UnlockConnector(status="UnknownConnector")
+        if station.view(cid).transaction is not None:
+            # F05.FR.02: an authorized transaction keeps its cable
+            return call_result.UnlockConnector(status="OngoingAuthorizedTransaction")
+        status = await station.unlock(cid)
+        return call_result.UnlockConnector(
+            status="Unlocked" if status == "Unlocked" else "UnlockFailed"
+        )
+
+    @on("TriggerMessage")
+    async def on_trigger_message(
+        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> call_result.TriggerMessage:
+        ctx = self.ctx
+        if requested_message not in TRIGGERS:
+            return call_result.TriggerMessage(status="NotImplemented")
+        cid: int | None = None
+        if evse is not None and evse.get("id"):
+            cid = connector_of(ctx.station, int(evse["id"]), evse.get("connector_id"))
+            if cid is None:
+                return call_result.TriggerMessage(status="Rejected")
+        if requested_message == "BootNotification" and ctx.ops.registered():
+            return call_result.TriggerMessage(status="Rejected")  # F06.FR.17
+        self.after_reply(ctx.ops.trigger(requested_message, cid))
+        return call_result.TriggerMessage(status="Accepted")

@@ -1,0 +1,117 @@
+"""E Transactions: the queue's neutral rows -> TransactionEvent Started / Updated / Ended.
+
+The transactionId is the station's own: a per-database prefix and the local id, so it is
+known before the CSMS answers and never reused. seqNo counts a transaction's events from
+0: the next number is kept with the transaction in the queue's table and advanced in the
+same SQLite step that deletes the delivered row, so a resend after a crash carries the
+same number and no number is skipped or used twice.
+
+A status row during a transaction whose connector stays Occupied (charging, paused by the
+EV or the EVSE) is a ChargingStateChanged event of that transaction; other status rows
+are StatusNotifications (availability.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.v201 import call
+
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
+from ncpa.ocpp.tx_events import extras
+from ncpa.ocpp.v201 import messages
+from ncpa.ocpp.v201.ids import evse_of
+
+# store setting: the prefix of this database's transaction ids
+PREFIX_KEY = "ocpp.v201.tx_prefix"
+
+
+def transaction_id(prefix: str, local_id: int) -> str:
+    return f"{prefix}-{local_id}"
+
+
+def local_id(prefix: str, transaction_id: str) -> int | None:
+    """Our local id from a transactionId we gave out (None: not one of ours)."""
+    head, _, tail = transaction_id.rpartition("-")
+    return int(tail) if head == prefix and tail.isdigit() else None
+
+
+def is_charging_state(item: Item) -> bool:
+    return (
+        item.kind == STATUS
+        and item.tx_id > 0
+        and item.payload["status"]
+        in (
+            "Charging",
+            "SuspendedEV",
+            "SuspendedEVSE",
+        )
+    )
+
+
+def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | None = None) -> Any:
+    """The TransactionEvent for a transaction row (or a charging-state status row)."""
+    p = item.payload
+    offline = bool(extras(p).get("offline"))
+    info: dict[str, Any] = {"transaction_id": transaction_id(prefix, item.tx_id)}
+    common: dict[str, Any] = {"seq_no": item.seq_no, "offline": offline or None}
+    if item.kind == START:
+        evse_id, conn = evse_of(int(p["connector_id"]))
+        info["charging_state"] = "EVConnected"
+        if remote_start_id is not None:
+            info["remote_start_id"] = remote_start_id
+        return call.TransactionEvent(
+            event_type="Started",
+            timestamp=p["timestamp"],
+            trigger_reason="RemoteStart" if remote_start_id is not None else "Authorized",
+            transaction_info=info,
+            evse={"id": evse_id, "connector_id": conn},
+            id_token=messages.id_token(p["id_tag"], id_token_type),
+            meter_value=[
+                messages.energy_sample(p["meter_start"], "Transaction.Begin", p["timestamp"])
+            ],
+            reservation_id=p.get("reservation_id"),
+            **common,
+        )
+    if item.kind == METER:
+        mvs = [messages.meter_value(mv) for mv in p["meter_value"]]
+        contexts = {sv.get("context") for mv in mvs for sv in mv["sampled_value"]}
+        trigger = "MeterValuePeriodic"
+        if "Sample.Clock" in contexts:
+            trigger = "MeterValueClock"
+        elif "Trigger" in contexts:
+            trigger = "Trigger"
+        return call.TransactionEvent(
+            event_type="Updated",
+            timestamp=mvs[0]["timestamp"] if mvs else p.get("timestamp", ""),
+            trigger_reason=trigger,
+            transaction_info=info,
+            meter_value=mvs,
+            **common,
+        )
+    if item.kind == STATUS:
+        info["charging_state"] = messages.CHARGING_STATE[p["status"]]
+        return call.TransactionEvent(
+            event_type="Updated",
+            timestamp=p["timestamp"],
+            trigger_reason="ChargingStateChanged",
+            transaction_info=info,
+            **common,
+        )
+    assert item.kind == STOP
+    stopped, trigger = messages.STOP.get(str(p["reason"]), ("Other", "AbnormalCondition"))
+    info["stopped_reason"] = stopped
+    ended = [messages.energy_sample(p["meter_stop"], "Transaction.End", p["timestamp"])]
+    ended += [messages.meter_value(mv) for mv in p.get("transaction_data", [])]
+    id_token = None
+    if p.get("id_tag") and stopped in ("Local", "DeAuthorized"):
+        id_token = messages.id_token(p["id_tag"], id_token_type)
+    return call.TransactionEvent(
+        event_type="Ended",
+        timestamp=p["timestamp"],
+        trigger_reason=trigger,
+        transaction_info=info,
+        meter_value=ended,
+        id_token=id_token,
+        **common,
+    )
