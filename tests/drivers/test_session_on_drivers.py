@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from gpiozero import Device
 
 from hal.evcc import PilotState
 from ncpa.charging.station import ChargingStation
-from ncpa.config import ChargingConfig, ConfigError
+from ncpa.config import ApiConfig, ChargingConfig, ConfigError
 from ncpa.daemon import Daemon
 from ncpa.store import WhitelistEntry
 from tests.drivers.rig import Rig, emulated_rig, make_config
@@ -36,6 +37,8 @@ async def running_daemon(
         rig.config,
         data_dir=data_dir,
         charging=ChargingConfig(meter_interval=0.2, durable_meter_interval=0.2),
+        # a free loopback port: never the default 8443 another agent may hold
+        api=ApiConfig(host="127.0.0.1", port=_free_port()),
     )
     daemon = Daemon(cfg)
     task = asyncio.create_task(daemon.run())
@@ -48,6 +51,12 @@ async def running_daemon(
     finally:
         daemon.request_stop()
         assert await asyncio.wait_for(task, 10) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("contactor", ["gpio", "rapi"])

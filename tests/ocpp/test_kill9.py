@@ -36,6 +36,7 @@ def spawn(tmp: Path, csms_port: int, sim_port: int) -> subprocess.Popen[bytes]:
         "--csms-url", f"ws://127.0.0.1:{csms_port}/ocpp",
         "--ocpp-version", "1.6",
         "--sim-port", str(sim_port),
+        "--api-port", str(free_port()),  # never the default 8443 another agent may hold
     ]  # fmt: skip
     log = open(tmp / "agent.log", "ab")  # noqa: SIM115  # closed with the process
     return subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
