@@ -16,7 +16,7 @@ import aiohttp
 
 from tests.ocpp.conftest import until
 from tests.ocpp.csms import Csms, Quirks
-from tests.ocpp.test_outbox import free_port
+from tests.ocpp.v16.test_outbox import free_port
 
 CONFIG = """
 [station]
