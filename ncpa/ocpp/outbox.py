@@ -21,6 +21,14 @@ replaces its older queued one unless a transaction message of that connector lie
 them, so an outage queues at most one status per connector between its transaction
 messages. A status row may wait (`not_before`) for MinimumStatusDuration.
 
+Rows a CSMS never acknowledges: after TransactionMessageAttempts a row is dropped (1.6:
+a dropped Start takes its transaction's later messages with it) or, when the adapter keeps
+undelivered rows (2.0.1), parked: kept, skipped by the pump so later rows flow, and retried
+at the next connection. The oldest parked row goes first as a probe; once it is delivered
+every parked row is due again, in its original order. A parked row keeps the seqNo it was
+sent with (stamped on the row as it is parked), so no seqNo is reused or skipped. Parked rows
+are bounded by `max_parked`: beyond it the oldest parked rows are deleted, logged as errors.
+
 Capacity: `max_rows` (default 200 000, about 80 MB) holds more than 30 days of
 60 s samples on two connectors. When it is reached, or the disk has less than
 MIN_FREE_BYTES left, every second queued meter value is deleted (thinning); Start
@@ -93,7 +101,14 @@ _MIGRATIONS = [
     """
     ALTER TABLE ocpp_tx ADD COLUMN seq_no INTEGER NOT NULL DEFAULT 0;
     """,
+    # rows a CSMS never acknowledged, kept (0 live, 1 parked, 2 probe), with their seqNo
+    """
+    ALTER TABLE ocpp_outbox ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE ocpp_outbox ADD COLUMN seq_no INTEGER;
+    CREATE INDEX ocpp_outbox_parked ON ocpp_outbox(parked, seq);
+    """,
 ]
+LIVE, PARKED, PROBE = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ class Item:
     next_try_ts: float
     remote_id: str | None = None  # the CSMS transaction id, when known (read with the row)
     seq_no: int = 0  # the transaction's next event number (2.0.1 seqNo), read with the row
+    parked: int = LIVE  # PROBE: a parked row retried at a new connection
 
     @property
     def action(self) -> str:
@@ -114,9 +130,12 @@ class Item:
 
 
 class Outbox:
-    def __init__(self, store: Store, max_rows: int = 200_000) -> None:
+    def __init__(
+        self, store: Store, max_rows: int = 200_000, max_parked: int | None = None
+    ) -> None:
         self.store = store
         self.max_rows = max_rows
+        self.max_parked = max_parked if max_parked is not None else max(1, max_rows // 4)
         self.changed = asyncio.Event()  # set when a row is added (wakes the sender)
         self.free_bytes: Callable[[], int] = lambda: shutil.disk_usage(store.path.parent).free
         self._meters_since_check = 0
@@ -215,28 +234,54 @@ class Outbox:
     # -- reading ---------------------------------------------------------------
 
     async def head(self) -> Item | None:
+        """The oldest row that is not parked."""
+
         def _head(conn: sqlite3.Connection) -> Item | None:
-            row = conn.execute(
-                "SELECT o.seq, o.unique_id, o.kind, o.tx_id, o.payload, o.attempts, "
-                "o.next_try_ts, t.remote_id, t.seq_no FROM ocpp_outbox o "
-                "LEFT JOIN ocpp_tx t ON t.tx_id = o.tx_id ORDER BY o.seq LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            seq, unique_id, kind, tx_id, payload, attempts, next_try, remote, seq_no = row
-            return Item(
-                seq,
-                unique_id,
-                kind,
-                tx_id,
-                json.loads(payload),
-                attempts,
-                next_try,
-                None if remote is None else str(remote),
-                seq_no or 0,
-            )
+            row = conn.execute(_SELECT + "WHERE o.parked != ? ORDER BY o.seq LIMIT 1", (PARKED,))
+            return _item(row.fetchone())
 
         return await self.store.call(_head)
+
+    async def due_after(self, seq: int, kind: str, limit: int = 32) -> list[Item]:
+        """Rows of `kind` after `seq` that are due now (what may overtake a waiting head)."""
+
+        def _due(conn: sqlite3.Connection) -> list[Item]:
+            rows = conn.execute(
+                _SELECT + "WHERE o.parked = ? AND o.kind = ? AND o.seq > ? AND o.next_try_ts <= ? "
+                "ORDER BY o.seq LIMIT ?",
+                (LIVE, kind, seq, time.time(), limit),
+            )
+            return [i for i in map(_item, rows) if i is not None]
+
+        return await self.store.call(_due)
+
+    async def parked(self) -> int:
+        """How many rows are parked (kept after their attempts, retried at a new connection)."""
+
+        def _count(conn: sqlite3.Connection) -> int:
+            q = "SELECT COUNT(*) FROM ocpp_outbox WHERE parked != ?"
+            return int(conn.execute(q, (LIVE,)).fetchone()[0])
+
+        return await self.store.call(_count)
+
+    async def retry_parked(self) -> bool:
+        """A new connection: the oldest parked row becomes due again, as a probe (True when
+        there was one). Its delivery makes every parked row due (`delivered`)."""
+
+        def _probe(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "UPDATE ocpp_outbox SET parked = ?, next_try_ts = 0 WHERE seq = "
+                    "(SELECT MIN(seq) FROM ocpp_outbox WHERE parked = ?)",
+                    (PROBE, PARKED),
+                ).rowcount
+                > 0
+            )
+
+        probed = await self.store.call(_probe)
+        if probed:
+            self.changed.set()
+        return probed
 
     async def depth(self) -> dict[str, int]:
         def _depth(conn: sqlite3.Connection) -> dict[str, int]:
@@ -244,6 +289,15 @@ class Outbox:
             return {k: n for k, n in rows}
 
         return await self.store.call(_depth)
+
+    async def live(self, kind: str) -> int:
+        """Queued rows of `kind` that the pump will send (parked ones left out)."""
+
+        def _count(conn: sqlite3.Connection) -> int:
+            q = "SELECT COUNT(*) FROM ocpp_outbox WHERE kind = ? AND parked != ?"
+            return int(conn.execute(q, (kind, PARKED)).fetchone()[0])
+
+        return await self.store.call(_count)
 
     async def has_messages(self, tx_id: int) -> bool:
         """Is a message of this transaction still queued?"""
@@ -260,11 +314,12 @@ class Outbox:
     async def drained(
         self, kind: str, within: float, still: Callable[[], bool] = lambda: True
     ) -> bool:
-        """Wait until no `kind` message is queued (False: still some after `within` s, or
-        `still()` turned false, e.g. the connection is gone)."""
+        """Wait until no `kind` message is queued to be sent (False: still some after
+        `within` s, or `still()` turned false, e.g. the connection is gone). Parked rows do
+        not count: they wait for a new connection."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        while (await self.depth()).get(kind, 0):
+        while await self.live(kind):
             if loop.time() >= deadline or not still():
                 return False
             await asyncio.sleep(0.05)
@@ -309,8 +364,16 @@ class Outbox:
             with atomic(conn):
                 conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
                 if seq_no is not None:
+                    # MAX: a parked row delivered late must not move the counter back
                     conn.execute(
-                        "UPDATE ocpp_tx SET seq_no = ? WHERE tx_id = ?", (seq_no, item.tx_id)
+                        "UPDATE ocpp_tx SET seq_no = MAX(seq_no, ?) WHERE tx_id = ?",
+                        (seq_no, item.tx_id),
+                    )
+                if item.parked == PROBE:
+                    # the CSMS takes our messages again: every parked row is due, in order
+                    conn.execute(
+                        "UPDATE ocpp_outbox SET parked = ?, next_try_ts = 0 WHERE parked != ?",
+                        (LIVE, LIVE),
                     )
                 if remote_id is not None:
                     # one durable step: the answer, the queue and the local transaction
@@ -324,14 +387,20 @@ class Outbox:
 
         await self.store.call(_done)
 
-    async def failed(self, item: Item, max_attempts: int, retry_interval: float) -> bool:
-        """Count a failed attempt; True when the message is dropped (attempts used up).
+    async def failed(
+        self, item: Item, max_attempts: int, retry_interval: float, park: bool = False
+    ) -> bool:
+        """Count a failed attempt; True when the attempts are used up: the message is
+        dropped, or parked when `park` (the adapter keeps undelivered rows).
 
         A dropped StartTransaction takes the transaction's later messages with it:
         without a CSMS transaction id they cannot be sent.
         """
         attempts = item.attempts + 1
         drop = attempts >= max_attempts
+        if drop and park:
+            await self._park(item, attempts)
+            return True
 
         def _fail(conn: sqlite3.Connection) -> None:
             with atomic(conn):
@@ -352,6 +421,50 @@ class Outbox:
         if drop:
             log.error("ocpp.outbox.dropped", action=item.action, tx=item.tx_id, attempts=attempts)
         return drop
+
+    async def _park(self, item: Item, attempts: int) -> None:
+        """Keep a row its CSMS did not acknowledge, with the seqNo it was sent with; later
+        rows of its transaction number on from there."""
+
+        def _put(conn: sqlite3.Connection) -> int:
+            with atomic(conn):
+                first = conn.execute(
+                    "UPDATE ocpp_outbox SET parked = ?, attempts = ?, seq_no = ? "
+                    "WHERE seq = ? AND seq_no IS NULL",
+                    (PARKED, attempts, item.seq_no, item.seq),
+                ).rowcount
+                if first and item.tx_id:  # a transaction event: its number is taken
+                    conn.execute(
+                        "UPDATE ocpp_tx SET seq_no = MAX(seq_no, ?) WHERE tx_id = ?",
+                        (item.seq_no + 1, item.tx_id),
+                    )
+                conn.execute(
+                    "UPDATE ocpp_outbox SET parked = ?, attempts = ? WHERE seq = ?",
+                    (PARKED, attempts, item.seq),
+                )
+                count = conn.execute(
+                    "SELECT COUNT(*) FROM ocpp_outbox WHERE parked != ?", (LIVE,)
+                ).fetchone()[0]
+                excess = count - self.max_parked
+                if excess <= 0:
+                    return 0
+                # bounded: the oldest parked meter values go first, then the oldest rows
+                return conn.execute(
+                    "DELETE FROM ocpp_outbox WHERE seq IN (SELECT seq FROM ocpp_outbox "
+                    "WHERE parked != ? ORDER BY kind = 'meter' DESC, seq LIMIT ?)",
+                    (LIVE, excess),
+                ).rowcount
+
+        evicted = await self.store.call(_put)
+        log.error(
+            "ocpp.outbox.parked",
+            action=item.action,
+            tx=item.tx_id,
+            seq_no=item.seq_no,
+            attempts=attempts,
+        )
+        if evicted:
+            log.error("ocpp.outbox.parked_evicted", rows=evicted, max_parked=self.max_parked)
 
     async def repair_remote_ids(self) -> int:
         """Local transactions missing the CSMS id the queue knows (written by older
@@ -375,6 +488,31 @@ class Outbox:
         log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
 
 
+_SELECT = (
+    "SELECT o.seq, o.unique_id, o.kind, o.tx_id, o.payload, o.attempts, o.next_try_ts, "
+    "t.remote_id, COALESCE(o.seq_no, t.seq_no), o.parked FROM ocpp_outbox o "
+    "LEFT JOIN ocpp_tx t ON t.tx_id = o.tx_id "
+)
+
+
+def _item(row: Any) -> Item | None:
+    if row is None:
+        return None
+    seq, unique_id, kind, tx_id, payload, attempts, next_try, remote, seq_no, parked = row
+    return Item(
+        seq,
+        unique_id,
+        kind,
+        tx_id,
+        json.loads(payload),
+        attempts,
+        next_try,
+        None if remote is None else str(remote),
+        seq_no or 0,
+        parked,
+    )
+
+
 def _coalesce_status(conn: sqlite3.Connection, connector_id: int | None) -> None:
     """Delete the connector's queued statuses after its last transaction message."""
     last_tx = conn.execute(
@@ -382,8 +520,8 @@ def _coalesce_status(conn: sqlite3.Connection, connector_id: int | None) -> None
         (connector_id, STATUS),
     ).fetchone()[0]
     conn.execute(
-        "DELETE FROM ocpp_outbox WHERE kind = ? AND connector_id IS ? AND seq > ?",
-        (STATUS, connector_id, last_tx or 0),
+        "DELETE FROM ocpp_outbox WHERE kind = ? AND connector_id IS ? AND seq > ? AND parked = ?",
+        (STATUS, connector_id, last_tx or 0, LIVE),
     )
 
 

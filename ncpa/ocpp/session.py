@@ -150,6 +150,7 @@ class Session:
 
     async def _pump(self) -> None:
         outbox = self.ctx.outbox
+        await outbox.retry_parked()  # a new connection: rows kept undelivered get a new try
         while True:
             outbox.changed.clear()
             item = await outbox.head()
@@ -158,6 +159,12 @@ class Session:
                 continue
             wait = item.next_try_ts - time.time()
             if wait > 0:
+                # the head waits for its retry: rows this version lets overtake it go now
+                ahead = [i for i in await outbox.due_after(item.seq, STATUS) if
+                         self.adapter.may_overtake(i)]  # fmt: skip
+                if ahead:
+                    await self.deliver(ahead[0])
+                    continue
                 with contextlib.suppress(TimeoutError):
                     # a new row may be due sooner (a status that replaced the head)
                     await asyncio.wait_for(outbox.changed.wait(), wait)
@@ -170,14 +177,15 @@ class Session:
         payload = self.adapter.outbox_call(ctx, item)
         if payload is None:
             # this version cannot send it (a 1.6 message of a transaction whose Start was
-            # dropped: the CSMS never learnt its id)
-            await outbox.discard(item, "not sendable: no CSMS transaction id")
+            # dropped or went out under 2.0.1: the CSMS never learnt an id it can use)
+            await outbox.discard(item, "not sendable: no CSMS transaction id of this version")
             return
         try:
             res = await self.rpc.call(payload, unique_id=item.unique_id)
         except CALL_FAILURES as e:
             log.warning("ocpp.outbox.call_failed", action=item.action, tx=item.tx_id, error=repr(e))
-            if item.kind == STATUS:
+            keep = self.adapter.keeps_undelivered(item)
+            if item.kind == STATUS and not keep:
                 # a status is not a transaction message: a CSMS that refuses it twice loses it
                 await outbox.failed(item, STATUS_ATTEMPTS, 1)
                 return
@@ -186,6 +194,7 @@ class Session:
                 item,
                 settings.get_int("TransactionMessageAttempts"),
                 settings.get_int("TransactionMessageRetryInterval"),
+                park=keep,
             )
             return
         delivery = self.adapter.outbox_answer(item, res)

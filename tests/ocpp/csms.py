@@ -249,6 +249,11 @@ class Csms:
         self.side = None
         self.connected.clear()
 
+    def charge_point_id(self, path: str) -> str | None:
+        """The charge point id a request path names (None: not a path of this CSMS)."""
+        prefix, _, cp_id = path.rpartition("/")
+        return cp_id if prefix == self.quirks.prefix else None
+
     def _select(self, _conn: ServerConnection, offered: Any) -> Any:
         return next((p for p in offered if p in self.quirks.subprotocols), None)
 
@@ -260,8 +265,8 @@ class Csms:
         q = self.quirks
         if q.http_status is not None:
             return conn.respond(HTTPStatus(q.http_status), "refused\n")
-        prefix, _, cp_id = request.path.rpartition("/")
-        if prefix != q.prefix:
+        cp_id = self.charge_point_id(request.path)
+        if cp_id is None:
             return conn.respond(HTTPStatus.NOT_FOUND, "no such path\n")
         unknown = q.known_ids is not None and cp_id not in q.known_ids
         if unknown and q.unknown_id == "http_412":
@@ -275,7 +280,7 @@ class Csms:
 
     async def _handler(self, ws: ServerConnection) -> None:
         q = self.quirks
-        cp_id = ws.request.path.rsplit("/", 1)[-1] if ws.request else "?"
+        cp_id = (self.charge_point_id(ws.request.path) if ws.request else None) or "?"
         unknown = q.known_ids is not None and cp_id not in q.known_ids
         if q.close_1008 or (unknown and q.unknown_id == "close_1008"):
             await ws.close(1008, "unknown charge point")

@@ -108,8 +108,10 @@ class V16Adapter:
             return call.StatusNotification(**payload)
         if item.kind == START:
             return call.StartTransaction(**payload)
-        if item.remote_id is None:
-            return None  # the Start was dropped: the CSMS cannot know this transaction
+        if item.remote_id is None or not item.remote_id.lstrip("-").isdigit():
+            # the Start was dropped, or it went out under 2.0.1 (our own text id): a 1.6
+            # CSMS cannot know this transaction
+            return None
         payload["transaction_id"] = int(item.remote_id)
         if item.kind == STOP:
             return call.StopTransaction(**payload)
@@ -120,6 +122,13 @@ class V16Adapter:
         info = getattr(res, "id_tag_info", None)
         remote = str(int(res.transaction_id)) if item.kind == START else None
         return Delivery(remote_id=remote, id_tag_info=dict(info) if info else None)
+
+    def keeps_undelivered(self, item: Item) -> bool:
+        # 1.6 (section 4.10): after TransactionMessageAttempts the message is dropped
+        return False
+
+    def may_overtake(self, item: Item) -> bool:
+        return False  # one ordered pipe: a status never overtakes a transaction message
 
     def triggers(self) -> frozenset[str]:
         return TRIGGERS

@@ -157,5 +157,14 @@ class V201Adapter:
             seq_no=item.seq_no + 1,
         )
 
+    def keeps_undelivered(self, item: Item) -> bool:
+        # a TransactionEvent is never lost silently (E13): kept until the CSMS takes it;
+        # its seqNo is taken once sent, so dropping it would leave a gap the CSMS waits on
+        return item.kind != STATUS or transactions.is_charging_state(item)
+
+    def may_overtake(self, item: Item) -> bool:
+        # a StatusNotification is no part of a transaction's seqNo sequence
+        return item.kind == STATUS and not transactions.is_charging_state(item)
+
     def triggers(self) -> frozenset[str]:
         return TRIGGERS

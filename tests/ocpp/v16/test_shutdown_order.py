@@ -14,7 +14,7 @@ from ocpp.v16 import call
 from ncpa.charging.states import StopReason
 from tests.ocpp.conftest import AgentFactory, until
 from tests.ocpp.csms import Csms, Quirks
-from tests.ocpp.test_kill9 import agent_view, free_port, sim, spawn
+from tests.ocpp.daemon import agent_view, free_port, sim, spawn
 
 
 async def charging(csms: Csms, agent_factory: AgentFactory, **kw: object):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from ocpp.v16 import call
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms, Quirks
 from tests.ocpp.pki import Ca, _name, cert_pem
-from tests.ocpp.test_connection import server_tls
+from tests.ocpp.v16.test_connection import server_tls
 
 IMAGE = b"NCPA firmware image " * 1000
 

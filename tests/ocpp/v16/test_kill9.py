@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,52 +15,7 @@ import aiohttp
 
 from tests.ocpp.conftest import until
 from tests.ocpp.csms import Csms, Quirks
-from tests.ocpp.test_outbox import free_port
-
-CONFIG = """
-[station]
-id = "CP1"
-[charging]
-authentication_mode = "PLUGNCHARGE"
-meter_interval = 0.25
-"""
-
-
-def spawn(tmp: Path, csms_port: int, sim_port: int) -> subprocess.Popen[bytes]:
-    (tmp / "ncpa.toml").write_text(CONFIG)
-    cmd = [
-        sys.executable, "-m", "ncpa", "run", "--sim",
-        "--config", str(tmp / "ncpa.toml"),
-        "--data-dir", str(tmp / "data"),
-        "--csms-url", f"ws://127.0.0.1:{csms_port}/ocpp",
-        "--ocpp-version", "1.6",
-        "--sim-port", str(sim_port),
-        "--api-port", str(free_port()),  # never the default 8443 another agent may hold
-    ]  # fmt: skip
-    log = open(tmp / "agent.log", "ab")  # noqa: SIM115  # closed with the process
-    return subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
-
-
-async def sim(http: aiohttp.ClientSession, port: int, method: str, path: str) -> Any:
-    async with http.request(method, f"http://127.0.0.1:{port}{path}") as r:
-        return await r.json()
-
-
-async def agent_view(http: aiohttp.ClientSession, port: int) -> dict[str, Any] | None:
-    try:
-        return await sim(http, port, "GET", "/sim/agent")  # type: ignore[no-any-return]
-    except aiohttp.ClientError:
-        return None
-
-
-def outbox_rows(tmp: Path) -> list[str]:
-    conn = sqlite3.connect(tmp / "data" / "ncpa.sqlite3")
-    try:
-        return [r[0] for r in conn.execute("SELECT kind FROM ocpp_outbox ORDER BY seq")]
-    except sqlite3.OperationalError:  # the OCPP client has not created its table yet
-        return []
-    finally:
-        conn.close()
+from tests.ocpp.daemon import agent_view, free_port, outbox_rows, sim, spawn
 
 
 async def test_kill_9_with_queued_messages_then_delivery_after_restart(tmp_path: Path) -> None:

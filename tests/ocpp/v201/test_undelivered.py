@@ -1,0 +1,91 @@
+"""TransactionEvents a CSMS never acknowledges (2.0.1 queue rule): retried, then parked
+(kept, skipped so later messages flow), retried at the next connection; bounded."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from ncpa.ocpp.outbox import METER, START, STOP, Outbox
+from ncpa.store import Store
+from tests.ocpp.conftest import AgentFactory, until
+from tests.ocpp.csms import Quirks
+from tests.ocpp.v201.stories import assert_sequence, events, online
+
+FAST_RETRY = {"TransactionMessageAttempts": "2", "TransactionMessageRetryInterval": "0"}
+
+
+async def test_unacknowledged_events_are_parked_then_delivered_in_order(
+    csms201_factory: object, agent_factory: AgentFactory
+) -> None:
+    csms = await csms201_factory(  # type: ignore[operator]
+        Quirks(subprotocols=["ocpp2.0.1"], invalid_answer={"TransactionEvent"})
+    )
+    agent = await online(csms, agent_factory, settings=FAST_RETRY)
+    await agent.start_charging(1, "CARD1")
+    await agent.status(1, "Charging")
+    await agent.unplug(1)
+    # every event tried twice with one message id, then kept; the statuses still flow
+    await csms.wait_for(
+        "StatusNotification", pred=lambda m: m.payload["connectorStatus"] == "Available", count=2
+    )
+    await until(lambda: any(e["eventType"] == "Ended" for e in events(csms)), 10, "Ended tried")
+
+    def tries() -> Counter[str]:
+        return Counter(m.unique_id for m in csms.calls("TransactionEvent"))
+
+    await until(lambda: bool(tries()) and min(tries().values()) == 2, 10, "each tried twice")
+    outbox = agent.client.outbox
+    parked = await outbox.parked()
+    tried = {m.unique_id for m in csms.calls("TransactionEvent")}
+    assert parked == len(tried) >= 3
+    depth = await outbox.depth()
+    assert depth.get(START) == 1 and depth.get(STOP) == 1  # kept, not dropped
+    # each event kept the seqNo it was sent with: no number used for two events
+    first_try: dict[str, int] = {}
+    for m in csms.calls("TransactionEvent"):
+        assert first_try.setdefault(m.unique_id, m.payload["seqNo"]) == m.payload["seqNo"]
+    assert sorted(first_try.values()) == list(range(len(first_try)))
+
+    # the CSMS takes them again: at the next connection the oldest goes first, then all
+    csms.quirks.invalid_answer.clear()
+    sent_before = len(csms.calls("TransactionEvent"))
+    await csms.drop()
+    await until(lambda: csms.connections >= 2, 10, "reconnected")
+    await until(lambda: len(csms.calls("TransactionEvent")) >= sent_before + parked, 15)
+    await outbox.drained(STOP, 10)
+    assert await outbox.parked() == 0
+    again = csms.calls("TransactionEvent")[sent_before:]
+    assert [m.unique_id for m in again] == sorted(first_try, key=first_try.__getitem__)
+    assert_sequence([m.payload for m in again])
+
+
+async def test_parked_rows_are_bounded(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    try:
+        outbox = Outbox(store, max_rows=1000, max_parked=4)
+        await outbox.open()
+        for n in range(6):
+            await outbox.enqueue(METER, 1, {"connector_id": 1, "meter_value": [], "n": n})
+        for _ in range(6):
+            item = await outbox.head()
+            assert item is not None
+            assert await outbox.failed(item, 1, 0, park=True)
+        assert await outbox.parked() == 4
+        assert await outbox.head() is None  # parked rows wait for a new connection
+        # the oldest went; the four newest stay, with their own seqNo each
+        assert await outbox.retry_parked()
+        probe = await outbox.head()
+        assert probe is not None and probe.payload["n"] == 2 and probe.seq_no == 2
+        await outbox.delivered(probe, seq_no=probe.seq_no + 1)
+        rest = []
+        while (item := await outbox.head()) is not None:
+            rest.append((item.payload["n"], item.seq_no))
+            await outbox.delivered(item, seq_no=item.seq_no + 1)
+        assert rest == [(3, 3), (4, 4), (5, 5)]
+        # the next event numbers on after the kept ones: none reused
+        await outbox.enqueue(METER, 1, {"connector_id": 1, "meter_value": [], "n": 6})
+        item = await outbox.head()
+        assert item is not None and item.seq_no == 6
+    finally:
+        await store.close()
