@@ -277,7 +277,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "Entries",
             i,
             live=_entries,
-            max_limit=float(ctx.settings.get_int("LocalAuthListMaxLength")),
+            max_limit=ctx.settings.get_int("LocalAuthListMaxLength"),
         ),
         Variable("LocalAuthListCtrlr", "ItemsPerMessage", i, ro, "SendLocalListMaxLength"),
         Variable("LocalAuthListCtrlr", "BytesPerMessage", i, live=_const(str(2**20))),
@@ -309,7 +309,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             i,
             live=_profiles,
             instance="ChargingProfiles",
-            max_limit=float(ctx.settings.get_int("MaxChargingProfilesInstalled")),
+            max_limit=ctx.settings.get_int("MaxChargingProfilesInstalled"),
         ),
         Variable("SmartChargingCtrlr", "PeriodsPerSchedule", i, ro, "ChargingScheduleMaxPeriods"),
         Variable("SmartChargingCtrlr", "ProfileStackLevel", i, ro, "ChargeProfileMaxStackLevel"),
@@ -319,7 +319,15 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
         Variable("ReservationCtrlr", "NonEvseSpecific", b, live=_const("false")),
         # SecurityCtrlr
         Variable("SecurityCtrlr", "SecurityProfile", i, ro, "SecurityProfile"),
-        Variable("SecurityCtrlr", "BasicAuthPassword", s, wo, "AuthorizationKey"),
+        Variable(
+            "SecurityCtrlr",
+            "BasicAuthPassword",
+            s,
+            wo,
+            "AuthorizationKey",
+            min_limit=16,  # characters (settings.py checks them)
+            max_limit=40,
+        ),
         Variable("SecurityCtrlr", "OrganizationName", s, rw, "CpoName"),
         Variable("SecurityCtrlr", "Identity", s, live=_const(o.charge_point_id)),
         Variable(
@@ -327,7 +335,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "CertificateEntries",
             i,
             live=_certificates,
-            max_limit=float(ctx.settings.get_int("CertificateStoreMaxLength")),
+            max_limit=ctx.settings.get_int("CertificateStoreMaxLength"),
         ),
         # DeviceDataCtrlr
         Variable(
@@ -373,6 +381,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
                 live=_const(str(round(230 * st.phases * st.absolute_max_current))),
                 evse=evse,
                 unit="W",
+                max_limit=round(230 * st.phases * st.absolute_max_current),
             ),
             Variable("Connector", "Available", b, live=_available(cid), evse=evse, connector=conn),
             Variable(

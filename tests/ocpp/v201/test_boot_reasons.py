@@ -18,7 +18,7 @@ from tests.ocpp.conftest import AgentFactory
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.test_outbox import free_port
-from tests.ocpp.v201.stories import online
+from tests.ocpp.v201.stories import online, power_off
 
 BOOT = "4b1d-boot"
 
@@ -98,9 +98,7 @@ async def test_local_reset(tmp_path: Path, csms: Csms201, agent_factory: AgentFa
     """The local API's reboot (the daemon calls note_restart("LocalReset") first)."""
     first = await online(csms, agent_factory, data_dir=tmp_path / "d")
     first.client.note_restart("LocalReset")
-    await first.client.stop()
-    await first.station.stop()
-    await first.station.store.close()
+    await power_off(first)
     boots = len(csms.calls("BootNotification"))
     await online(csms, agent_factory, data_dir=tmp_path / "d")
     assert csms.calls("BootNotification")[boots].payload["reason"] == "LocalReset"

@@ -12,7 +12,7 @@ from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.test_outbox import free_port
-from tests.ocpp.v201.stories import online
+from tests.ocpp.v201.stories import online, power_off
 
 KEY = "k" * 16  # AuthorizationKey for security profile 1
 
@@ -64,9 +64,7 @@ async def active_profile(csms: Csms201) -> str:
 
 
 async def restart(agent: Agent, agent_factory: AgentFactory, url: str, data_dir: Path) -> Agent:
-    await agent.client.stop()
-    await agent.station.stop()
-    await agent.station.store.close()
+    await power_off(agent)
     return await agent_factory(url, version="2.0.1", data_dir=data_dir)
 
 

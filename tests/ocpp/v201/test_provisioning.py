@@ -14,7 +14,7 @@ from ocpp.v201 import call
 from tests.ocpp.conftest import AgentFactory, until
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
-from tests.ocpp.v201.stories import online
+from tests.ocpp.v201.stories import online, power_off
 
 
 def cv(component: str, variable: str, **kw: Any) -> dict[str, Any]:
@@ -247,9 +247,7 @@ async def test_a_value_set_under_201_is_the_value_16_sees(
         )
     )
     assert {e["attribute_status"] for e in res.set_variable_result} == {"Accepted"}
-    await first.client.stop()
-    await first.station.stop()
-    await first.station.store.close()
+    await power_off(first)
     csms16 = await csms_factory()
     await agent_factory(csms16.url, data_dir=tmp_path / "d", version="1.6")
     await csms16.wait_for("StatusNotification")
@@ -383,9 +381,7 @@ async def test_reset_on_idle_during_a_transaction(
     )
     assert ended[0].payload["transactionInfo"]["stoppedReason"] == "EVDisconnected"
     await until(lambda: resets == ["OnIdle"], 5, "reset after the transaction")
-    await agent.client.stop()
-    await agent.station.stop()
-    await agent.station.store.close()
+    await power_off(agent)
     boots = len(csms.calls("BootNotification"))
     await online(csms, agent_factory, data_dir=tmp_path / "d")
     assert csms.calls("BootNotification")[boots].payload["reason"] == "ScheduledReset"
@@ -406,9 +402,7 @@ async def test_reset_immediate_ends_the_transaction(
     assert ended[0].payload["transactionInfo"]["stoppedReason"] == "ImmediateReset"
     assert ended[0].payload["triggerReason"] == "ResetCommand"
     await until(lambda: resets == ["Immediate"], 5, "restart requested")
-    await agent.client.stop()
-    await agent.station.stop()
-    await agent.station.store.close()
+    await power_off(agent)
     boots = len(csms.calls("BootNotification"))
     await online(csms, agent_factory, data_dir=tmp_path / "d")
     assert csms.calls("BootNotification")[boots].payload["reason"] == "RemoteReset"
