@@ -114,6 +114,7 @@ class OcppClient:
         self.boot_reason = "PowerUp"
         self.boot_reasons: BootReasons | None = None  # set by start()
         self.network: NetworkProfiles | None = None  # set by start()
+        self._target: Target | None = None  # the connection tried last
         self.restart_reason = ""  # the reason of a restart of ours that is coming
         # called for Reset (kind "Soft"/"Hard") once the sessions are stopped and their
         # messages are in the outbox; the daemon sets it to restart the process
@@ -245,6 +246,7 @@ class OcppClient:
         while True:
             self._reconnect.clear()
             target = self.network.target(self.target()) if self.network else self.target()
+            self._target = target
             try:
                 ws = await open_connection(target)
             except ConnectError as e:
@@ -296,6 +298,7 @@ class OcppClient:
         self.connected.set()
         if self.network is not None:
             self.network.connected()
+            await self._raise_security_profile()
         self.sync_pre_authorize()
         # in the background, so that a CSMS slow to answer them cannot hold up the outbox
         self._spawn(self._announce())
@@ -648,7 +651,17 @@ class OcppClient:
         new, current = int(value), self.settings.get_int("SecurityProfile")
         if new < current:
             return "never lower the security profile"
-        return self._security_problem(new, self.options.url)
+        url = self._target.url if self._target is not None else self.options.url
+        return self._security_problem(new, url)
+
+    async def _raise_security_profile(self) -> None:
+        """Accepted over a network profile of a higher security profile: that is the
+        station's SecurityProfile from now on, so no profile below it is used again."""
+        target = self._target
+        if target is None or target.security_profile <= self.settings.get_int("SecurityProfile"):
+            return
+        answer = await self.settings.change("SecurityProfile", str(target.security_profile))
+        log.info("ocpp.security_profile.raised", to=target.security_profile, answer=answer)
 
     def _security_problem(self, new: int, url: str) -> str | None:
         """Why security profile `new` cannot be used to connect to `url`, or None."""
@@ -702,6 +715,13 @@ class OcppClient:
             self.sync_core_settings()
         elif key == "HeartbeatInterval" and self.session is not None:
             self.session.heartbeat_changed.set()
+        elif (
+            key == "SecurityProfile"
+            and self._target is not None
+            and (self.connected.is_set() and self._target.security_profile == int(value))
+        ):
+            # raised to what this connection already uses: nothing to reconnect for
+            self._spawn(self.security.event("ReconfigurationOfSecurityParameters", key))
         elif key in ("SecurityProfile", "AuthorizationKey"):
             # the new credentials apply from the next connection (a short delay first)
             asyncio.get_running_loop().call_later(0.5, self.reconnect)

@@ -179,11 +179,14 @@ class NetworkProfiles:
         p = self.profiles.get(slot)
         if p is None:
             return base
+        # never below the station's SecurityProfile (raised by a connection of a higher
+        # one): a profile stored before that now fails rather than downgrades
+        floor = self.settings.get_int("SecurityProfile")
         return replace(
             base,
             url=csms_url(p.url, self.options.charge_point_id),
             subprotocols=[NAMES[p.version]],
-            security_profile=p.security_profile,
+            security_profile=max(p.security_profile, floor),
         )
 
     def failed(self) -> None:

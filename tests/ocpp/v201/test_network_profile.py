@@ -140,3 +140,34 @@ async def test_a_failing_profile_falls_back_to_the_previous_one(
     await agent.accepted(within=20)
     await until(lambda: agent.client.session is not None and agent.client.session.accepted.is_set())
     assert await active_profile(csms) == "0"
+
+
+async def test_a_higher_security_profile_sticks(
+    tmp_path: Path, csms: Csms201, agent_factory: AgentFactory, csms201_factory: Any
+) -> None:
+    """Moving to a profile of a higher security profile raises SecurityProfile: after that,
+    no profile below it is stored or used (the configuration file's included)."""
+    secured = await csms201_factory(Quirks(basic_auth=("CP1", KEY)))
+    data = tmp_path / "d"
+    agent = await online(csms, agent_factory, settings={"AuthorizationKey": KEY}, data_dir=data)
+    assert await set_profile(csms, 1, profile(secured.url, security=1)) == ("Accepted", None)
+    assert await set_priority(csms, "1") == "RebootRequired"
+    agent = await restart(agent, agent_factory, csms.url, data)
+    await agent.accepted()
+    await until(lambda: agent.client.settings.get("SecurityProfile") == "1")
+    res = await secured.call(
+        call.GetVariables(
+            get_variable_data=[
+                {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}
+            ]
+        )
+    )
+    assert res.get_variable_result[0]["attribute_value"] == "1"
+    assert secured.connections == 1  # raising it to what the connection uses: no reconnect
+    open_csms = f"ws://127.0.0.1:{free_port()}/ocpp"
+    assert await set_profile(secured, 2, profile(open_csms, security=0)) == (
+        "Rejected",
+        "NoDowngrade",
+    )
+    # the configuration file's connection (the last resort) is now tried with Basic auth too
+    assert agent.client.target().security_profile == 1
