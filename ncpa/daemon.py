@@ -115,6 +115,7 @@ class Daemon:
         self._restart = False
         self.station: ChargingStation | None = None
         self.sim_port: int | None = None
+        self._ocpp: Any = None  # the OCPP client, when a CSMS is configured
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -123,6 +124,12 @@ class Daemon:
         """A clean restart (the API's /config/reboot, OCPP Reset): stop, then exec again."""
         self._restart = True
         self._stop.set()
+
+    def _local_reboot(self) -> None:
+        """The local API's reboot: the next BootNotification says LocalReset."""
+        if self._ocpp is not None:
+            self._ocpp.note_restart("LocalReset")
+        self.request_restart()
 
     def _components(
         self, cfg: Config, store: Store, board: Board, plant: Any, station: ChargingStation
@@ -153,7 +160,7 @@ class Daemon:
         components += api_components(
             cfg,
             station,
-            on_reboot=self.request_restart,
+            on_reboot=self._local_reboot,
             energy=ManagedEnergySettings(store, energy),
             hotspot=hotspot.status if hotspot is not None else None,
             page=page,
@@ -165,6 +172,7 @@ class Daemon:
 
             ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
             ocpp.on_reset = lambda kind: self.request_restart()
+            self._ocpp = ocpp
             csms.attach(ocpp.connected)
             page.frame_trace = ocpp.frame_trace  # the API's trace switch is the client's
             api = api_settings(cfg, firmware_version=__version__)

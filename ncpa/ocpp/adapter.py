@@ -35,6 +35,8 @@ class Delivery:
 class Adapter(Protocol):
     subprotocol: str
     dialect: Dialect
+    # CSMS calls answered {"status": "Rejected"} while the boot is Pending (remote start/stop)
+    refused_while_pending: frozenset[str]
 
     def endpoint(self, ctx: OcppContext, transport: Transport) -> RpcEndpoint:
         """The RPC endpoint of one connection with this version's handlers."""

@@ -30,6 +30,7 @@ from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
 from ncpa.ocpp.backoff import Backoff
+from ncpa.ocpp.boot_reason import BootReasons, kernel_boot_id
 from ncpa.ocpp.certificates import CertificateStore
 from ncpa.ocpp.connection import ConnectError, Target, open_connection, subprotocols
 from ncpa.ocpp.context import OcppContext
@@ -46,13 +47,14 @@ from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.smart_charging import SmartCharging
 from ncpa.ocpp.tasks import cancel_all, supervised
 from ncpa.ocpp.transactions import TransactionRecorder
+from ncpa.ocpp.v201.network_profile import NetworkProfiles
 from ncpa.store import WhitelistEntry
+from ncpa.systemd import watchdog_interval
 
 log = get_logger(__name__)
 
 CSMS_ROOT = "CentralSystemRootCertificate"
 INSTANCE_KEY = "ocpp.instance_id"
-BOOT_REASON_KEY = "ocpp.boot_reason"  # the reason of the next BootNotification
 # store setting: the CSMS URL that answered SecurityEventNotification with NotImplemented
 NO_SECURITY_EVENTS = "ocpp.security_events_unsupported"
 
@@ -110,6 +112,10 @@ class OcppClient:
             firmware_version=self.firmware_version,
         )
         self.boot_reason = "PowerUp"
+        self.boot_reasons: BootReasons | None = None  # set by start()
+        self.network: NetworkProfiles | None = None  # set by start()
+        self._target: Target | None = None  # the connection tried last
+        self.restart_reason = ""  # the reason of a restart of ours that is coming
         # called for Reset (kind "Soft"/"Hard") once the sessions are stopped and their
         # messages are in the outbox; the daemon sets it to restart the process
         # (`client.on_reset = lambda kind: daemon.request_restart()`). Without it the
@@ -133,11 +139,20 @@ class OcppClient:
         self.settings.on_change(self._setting_changed)
         await self._open_frame_trace()
         self.ctx.instance_id = await self._instance_id()
-        # why we (re)started: a reset or firmware update says so before the restart
-        stored = await self.station.store.get_setting(BOOT_REASON_KEY)
-        if isinstance(stored, str) and stored:
-            self.boot_reason = stored
-            await self.station.store.set_setting(BOOT_REASON_KEY, "")
+        # why we (re)started: noted before a restart of ours, else read from the last run
+        self.boot_reasons = BootReasons(
+            self.station.store,
+            self.firmware_version,
+            watchdog_interval() is not None,
+            kernel_boot_id(),
+        )
+        self.boot_reason = await self.boot_reasons.at_start()
+        # the CSMS connections the loop may try (2.0.1 network profiles, with fallback)
+        self.network = NetworkProfiles(
+            self.station.store, self.settings, self.options, self._security_problem
+        )
+        await self.network.load()
+        self.ctx.network = self.network
         await self.outbox.open()
         await self.cache.open()
         await self.security.open()
@@ -198,7 +213,17 @@ class OcppClient:
         self._tasks = []
         await self.firmware.stop()
         await self.smart.stop()
+        reasons, self.boot_reasons = self.boot_reasons, None  # once, at the first stop()
+        if reasons is not None:
+            if self.restart_reason:
+                await reasons.expect(self.restart_reason)
+            await reasons.at_stop()
         log.info("ocpp.stopped")
+
+    def note_restart(self, reason: str) -> None:
+        """A restart of the agent is coming for `reason` (LocalReset: the local API's
+        reboot); the next BootNotification says so. Noted in the store at stop()."""
+        self.restart_reason = reason
 
     # -- connection loop ---------------------------------------------------------------
 
@@ -220,9 +245,13 @@ class OcppClient:
     async def _run(self) -> None:
         while True:
             self._reconnect.clear()
+            target = self.network.target(self.target()) if self.network else self.target()
+            self._target = target
             try:
-                ws = await open_connection(self.target())
+                ws = await open_connection(target)
             except ConnectError as e:
+                if self.network is not None:
+                    self.network.failed()  # after enough of them: the next profile
                 delay = self._backoff.next()
                 log.warning("ocpp.connect.failed", reason=e.reason, retry_in=round(delay, 2))
                 await self._connect_security_event(e)
@@ -236,7 +265,7 @@ class OcppClient:
                 await ws.close()
                 await asyncio.sleep(self._backoff.next())
                 continue
-            log.info("ocpp.connected", url=self.options.url, subprotocol=ws.subprotocol)
+            log.info("ocpp.connected", url=target.url, subprotocol=ws.subprotocol)
             session = Session(
                 self.ctx,
                 adapter,
@@ -267,6 +296,9 @@ class OcppClient:
 
     async def session_accepted(self, session: Session) -> None:
         self.connected.set()
+        if self.network is not None:
+            self.network.connected()
+            await self._raise_security_profile()
         self.sync_pre_authorize()
         # in the background, so that a CSMS slow to answer them cannot hold up the outbox
         self._spawn(self._announce())
@@ -544,9 +576,11 @@ class OcppClient:
         reason = "SoftReset" if kind == "Soft" else "HardReset"
         log.warning("ocpp.reset", type=kind, evse=evse_id)
         cids = [evse_id] if evse_id is not None else list(self.station.connector_ids)
+        waited = False
         if kind == "OnIdle":
             # the core has no "idle" event to wait on: look once a second
-            while any(self.station.view(c).transaction is not None for c in cids):  # noqa: ASYNC110
+            while any(self.station.view(c).transaction is not None for c in cids):
+                waited = True
                 await asyncio.sleep(1)
         if evse_id is not None:
             if self.station.view(evse_id).transaction is not None:
@@ -557,13 +591,16 @@ class OcppClient:
         await self.station.shutdown_sessions(reason)
         await self.recorder.flush()
         await self.drain_stops()
-        boot_reason = "ScheduledReset" if kind == "OnIdle" else "RemoteReset"
-        await self.station.store.set_setting(BOOT_REASON_KEY, boot_reason)
+        # B12: a reset that waited for the transactions to end was a scheduled one
+        boot_reason = "ScheduledReset" if waited else "RemoteReset"
         self.boot_reason = boot_reason
         if self.on_reset is not None:
+            self.restart_reason = boot_reason
+            if self.boot_reasons is not None:
+                await self.boot_reasons.expect(boot_reason)
             self.on_reset(kind)
         else:
-            self.reconnect()
+            self.reconnect()  # no process restart: the next session boots with the reason
 
     def registered(self) -> bool:
         """Accepted by the CSMS on the current connection."""
@@ -616,8 +653,22 @@ class OcppClient:
         new, current = int(value), self.settings.get_int("SecurityProfile")
         if new < current:
             return "never lower the security profile"
+        url = self._target.url if self._target is not None else self.options.url
+        return self._security_problem(new, url)
+
+    async def _raise_security_profile(self) -> None:
+        """Accepted over a network profile of a higher security profile: that is the
+        station's SecurityProfile from now on, so no profile below it is used again."""
+        target = self._target
+        if target is None or target.security_profile <= self.settings.get_int("SecurityProfile"):
+            return
+        answer = await self.settings.change("SecurityProfile", str(target.security_profile))
+        log.info("ocpp.security_profile.raised", to=target.security_profile, answer=answer)
+
+    def _security_problem(self, new: int, url: str) -> str | None:
+        """Why security profile `new` cannot be used to connect to `url`, or None."""
         has_root = bool(self.options.ca_file or self.certs.root_files(CSMS_ROOT))
-        if new >= 2 and not (has_root and self.options.url.startswith("wss://")):
+        if new >= 2 and not (has_root and url.startswith("wss://")):
             return "profile 2 and 3 need wss:// and a CSMS root certificate"
         has_cert = self.certs.cp_cert.exists() or bool(self.options.client_cert)
         if new == 3 and not has_cert:
@@ -666,6 +717,13 @@ class OcppClient:
             self.sync_core_settings()
         elif key == "HeartbeatInterval" and self.session is not None:
             self.session.heartbeat_changed.set()
+        elif (
+            key == "SecurityProfile"
+            and self._target is not None
+            and (self.connected.is_set() and self._target.security_profile == int(value))
+        ):
+            # raised to what this connection already uses: nothing to reconnect for
+            self._spawn(self.security.event("ReconfigurationOfSecurityParameters", key))
         elif key in ("SecurityProfile", "AuthorizationKey"):
             # the new credentials apply from the next connection (a short delay first)
             asyncio.get_running_loop().call_later(0.5, self.reconnect)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ncpa.ocpp.smart_charging import SmartCharging
     from ncpa.ocpp.station_port import StationPort
     from ncpa.ocpp.transactions import TransactionRecorder
+    from ncpa.ocpp.v201.network_profile import NetworkProfiles
 
 
 class ClientOps(Protocol):
@@ -72,3 +73,5 @@ class OcppContext:
     id_token_types: dict[str, str] = field(default_factory=dict)
     # the CSMS's remoteStartId of a pending remote start, by id token (2.0.1 F01)
     remote_start_ids: dict[str, int] = field(default_factory=dict)
+    # the stored network connection profiles (2.0.1 SetNetworkProfile); set by start()
+    network: NetworkProfiles | None = None

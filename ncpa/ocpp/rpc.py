@@ -74,6 +74,9 @@ _KIND_OF_CODE = {
 }
 
 
+DROP = "drop"  # an `admit` verdict: the call gets no answer at all
+
+
 class CallTimeout(TimeoutError):
     """No answer to our call in time."""
 
@@ -113,6 +116,10 @@ class RpcEndpoint:
         # called after each answer to a CSMS call goes out (True: it was a CallResult)
         self.replied = replied
         self.drops = _Drops()
+        # what the registration allows (B02/B03), asked before each CSMS call is served:
+        # None serves it, DROP leaves it unanswered, a dict is the CallResult payload
+        # given instead of the handler's (a call refused while Pending)
+        self.admit: Callable[[str, Any], dict[str, Any] | str | None] | None = None
         self._lock = asyncio.Lock()
         self._pending: tuple[str, asyncio.Future[frames.Frame]] | None = None
         self._ids = 0
@@ -147,6 +154,10 @@ class RpcEndpoint:
 
     async def _on_call(self, frame: frames.Frame) -> None:
         action = frame.action
+        verdict = self.admit(action, frame.payload) if self.admit is not None else None
+        if verdict == DROP:
+            self.drops.note("not registered", action=action)
+            return
         handlers = self.route_map.get(action)
         ok = False
         try:
@@ -155,8 +166,12 @@ class RpcEndpoint:
                 kind = "not_implemented" if known else "not_supported"
                 raise _coded(kind, f"{action} is not {'implemented' if known else 'supported'}")
             schema.check_call(action, self.dialect.version, frame.payload)
-            response = await self._run_handler(handlers["_on_action"], frame)
-            payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+            if isinstance(verdict, dict):
+                log.info("ocpp.call.refused_unregistered", action=action)
+                payload = verdict
+            else:
+                response = await self._run_handler(handlers["_on_action"], frame)
+                payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
             schema.check_own_result(action, self.dialect.version, payload)
             text = frames.call_result(frame.unique_id, payload)
             ok = True

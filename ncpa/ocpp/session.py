@@ -26,6 +26,7 @@ from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery
 from ncpa.ocpp.context import OcppContext
 from ncpa.ocpp.outbox import STATUS, Item
+from ncpa.ocpp.rpc import DROP
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import parse_time_or_none
 
@@ -50,6 +51,7 @@ class Session:
         self.adapter = adapter
         self.ws = ws
         self.rpc = adapter.endpoint(ctx, ws)
+        self.rpc.admit = self._admit
         self.on_accepted = on_accepted
         self.on_answered = on_answered
         self.boot_reason = boot_reason
@@ -85,6 +87,22 @@ class Session:
             await self.ws.close()
 
     # -- boot --------------------------------------------------------------------
+
+    def _admit(self, action: str, payload: Any) -> dict[str, Any] | str | None:
+        """What the CSMS may ask before it accepted us. Rejected: nothing is answered
+        but a TriggerMessage for a BootNotification (B03, 1.6 4.2). Pending: the CSMS
+        may read and change settings and trigger messages (B02.FR.01), but no remote
+        start or stop runs before the station is accepted."""
+        if self.registration == "Rejected":
+            triggers_boot = (
+                action == "TriggerMessage"
+                and isinstance(payload, dict)
+                and payload.get("requestedMessage") == "BootNotification"
+            )
+            return None if triggers_boot else DROP
+        if self.registration == "Pending" and action in self.adapter.refused_while_pending:
+            return {"status": "Rejected"}
+        return None
 
     async def boot_once(self, reason: str | None = None) -> tuple[str, int] | None:
         """One BootNotification: (status, interval), or None when it failed."""

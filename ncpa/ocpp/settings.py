@@ -119,6 +119,10 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("AuthCacheLifeTime", i, "86400", minimum=0, maximum=30 * DAY, only="2.0.1"),
         KeySpec("OfflineThreshold", i, "300", minimum=0, maximum=DAY, only="2.0.1"),
         KeySpec("NetworkProfileConnectionAttempts", i, "3", minimum=1, maximum=100, only="2.0.1"),
+        # B09/B10 network profiles (ncpa/ocpp/v201/network_profile.py): the slots to try
+        # in order, from the next start; the slot connected now
+        KeySpec("NetworkConfigurationPriority", c, "", reboot=True, only="2.0.1"),
+        KeySpec("ActiveNetworkProfile", i, "0", readonly=True, only="2.0.1"),
     ]
 
 

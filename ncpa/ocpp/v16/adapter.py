@@ -33,6 +33,7 @@ TRIGGERS = frozenset(
 
 
 class V16Adapter:
+    refused_while_pending = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
     subprotocol = "ocpp1.6"
     dialect = V16
 

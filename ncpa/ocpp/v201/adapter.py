@@ -34,6 +34,7 @@ TRIGGERS = frozenset(
 
 
 class V201Adapter:
+    refused_while_pending = frozenset({"RequestStartTransaction", "RequestStopTransaction"})
     subprotocol = "ocpp2.0.1"
     dialect = V201
 

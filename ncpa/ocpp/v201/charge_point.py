@@ -6,6 +6,7 @@ from __future__ import annotations
 from ncpa.ocpp.v201.authorization import AuthorizationBlock
 from ncpa.ocpp.v201.availability import AvailabilityBlock
 from ncpa.ocpp.v201.data_transfer import DataTransferBlock
+from ncpa.ocpp.v201.network_profile import NetworkProfileBlock
 from ncpa.ocpp.v201.provisioning import ProvisioningBlock
 from ncpa.ocpp.v201.remote_control import RemoteControlBlock
 from ncpa.ocpp.v201.smart_charging import SmartChargingBlock
@@ -20,5 +21,6 @@ class ChargePoint201(
     TransactionStatusBlock,
     SmartChargingBlock,
     DataTransferBlock,
+    NetworkProfileBlock,
 ):
     """Routes by the `@on` handlers of its blocks (ncpa/ocpp/handler_base.py)."""

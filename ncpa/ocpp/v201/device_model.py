@@ -12,11 +12,13 @@ Only the Actual attribute exists here: the agent keeps no targets or set limits 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ncpa.ocpp.settings import MEASURANDS
+from ncpa.ocpp.timeutil import fmt_time
 from ncpa.ocpp.v201.ids import evse_of
 
 if TYPE_CHECKING:
@@ -75,10 +77,18 @@ class Variable:
             out["instance"] = self.instance
         return out
 
-    def characteristics(self) -> dict[str, Any]:
+    def characteristics(self, ctx: OcppContext | None = None) -> dict[str, Any]:
+        """VariableCharacteristics; the limits of a setting are its KeySpec's range."""
         out: dict[str, Any] = {"data_type": self.data_type, "supports_monitoring": False}
+        spec = ctx.settings.specs.get(self.setting) if ctx and self.setting else None
+        limits = {
+            "min_limit": spec.minimum if spec is not None else None,
+            "max_limit": spec.maximum if spec is not None else None,
+        }
         for key in ("unit", "min_limit", "max_limit", "values_list"):
             value = getattr(self, key)
+            if value is None:
+                value = limits.get(key)
             if value is not None:
                 out[key] = value
         return out
@@ -186,7 +196,9 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             instance="TransactionEvent",
             unit="s",
         ),
-        Variable("OCPPCommCtrlr", "WebSocketPingInterval", i, rw, "WebSocketPingInterval"),
+        Variable(
+            "OCPPCommCtrlr", "WebSocketPingInterval", i, rw, "WebSocketPingInterval", unit="s"
+        ),
         Variable("OCPPCommCtrlr", "ResetRetries", i, rw, "ResetRetries"),
         Variable("OCPPCommCtrlr", "OfflineThreshold", i, rw, "OfflineThreshold", unit="s"),
         Variable(
@@ -260,7 +272,13 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
         Variable("AuthCacheCtrlr", "LifeTime", i, rw, "AuthCacheLifeTime", unit="s"),
         # LocalAuthListCtrlr
         Variable("LocalAuthListCtrlr", "Enabled", b, rw, "LocalAuthListEnabled"),
-        Variable("LocalAuthListCtrlr", "Entries", i, live=_entries),
+        Variable(
+            "LocalAuthListCtrlr",
+            "Entries",
+            i,
+            live=_entries,
+            max_limit=ctx.settings.get_int("LocalAuthListMaxLength"),
+        ),
         Variable("LocalAuthListCtrlr", "ItemsPerMessage", i, ro, "SendLocalListMaxLength"),
         Variable("LocalAuthListCtrlr", "BytesPerMessage", i, live=_const(str(2**20))),
         # TxCtrlr
@@ -285,23 +303,31 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
         ),
         # SmartChargingCtrlr
         Variable("SmartChargingCtrlr", "Enabled", b, live=_const("true")),
-        Variable("SmartChargingCtrlr", "Entries", i, live=_profiles, instance="ChargingProfiles"),
+        Variable(
+            "SmartChargingCtrlr",
+            "Entries",
+            i,
+            live=_profiles,
+            instance="ChargingProfiles",
+            max_limit=ctx.settings.get_int("MaxChargingProfilesInstalled"),
+        ),
         Variable("SmartChargingCtrlr", "PeriodsPerSchedule", i, ro, "ChargingScheduleMaxPeriods"),
         Variable("SmartChargingCtrlr", "ProfileStackLevel", i, ro, "ChargeProfileMaxStackLevel"),
         Variable("SmartChargingCtrlr", "RateUnit", ml, live=_const("A,W"), values_list="A,W"),
-        Variable(
-            "SmartChargingCtrlr",
-            "ChargingProfileMaxStackLevel",
-            i,
-            ro,
-            "ChargeProfileMaxStackLevel",
-        ),
         # ReservationCtrlr
         Variable("ReservationCtrlr", "Enabled", b, live=_const("true")),
         Variable("ReservationCtrlr", "NonEvseSpecific", b, live=_const("false")),
         # SecurityCtrlr
         Variable("SecurityCtrlr", "SecurityProfile", i, ro, "SecurityProfile"),
-        Variable("SecurityCtrlr", "BasicAuthPassword", s, wo, "AuthorizationKey"),
+        Variable(
+            "SecurityCtrlr",
+            "BasicAuthPassword",
+            s,
+            wo,
+            "AuthorizationKey",
+            min_limit=16,  # characters (settings.py checks them)
+            max_limit=40,
+        ),
         Variable("SecurityCtrlr", "OrganizationName", s, rw, "CpoName"),
         Variable("SecurityCtrlr", "Identity", s, live=_const(o.charge_point_id)),
         Variable(
@@ -309,6 +335,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "CertificateEntries",
             i,
             live=_certificates,
+            max_limit=ctx.settings.get_int("CertificateStoreMaxLength"),
         ),
         # DeviceDataCtrlr
         Variable(
@@ -333,6 +360,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             instance="SetVariables",
         ),
     ]
+    out += _provisioning(ctx)
     for cid in ctx.station.connector_ids:
         evse, conn = evse_of(cid)
         out += [
@@ -353,6 +381,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
                 live=_const(str(round(230 * st.phases * st.absolute_max_current))),
                 evse=evse,
                 unit="W",
+                max_limit=round(230 * st.phases * st.absolute_max_current),
             ),
             Variable("Connector", "Available", b, live=_available(cid), evse=evse, connector=conn),
             Variable(
@@ -379,6 +408,74 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
 
 REPORT_ITEMS = 20  # variables per NotifyReport message
 MAX_GET_SET = 50  # entries per GetVariables / SetVariables request
+MAX_FRAME = 4 * 2**20  # bytes of one message the websocket takes (ncpa/ocpp/connection.py)
+VALUE_SIZE = 2500  # characters of a reported value (the schema's attributeValue maximum)
+
+
+def _provisioning(ctx: OcppContext) -> list[Variable]:
+    """B Provisioning: what the device model must have beyond the blocks above."""
+    from ncpa.ocpp.v201.network_profile import ACTIVE_SLOT_KEY, PRIORITY_KEY
+
+    o = ctx.options
+    i, rw, ro = "integer", "ReadWrite", "ReadOnly"
+    per_message = [
+        Variable(
+            "DeviceDataCtrlr", "BytesPerMessage", i, live=_const(str(MAX_FRAME)), instance=name
+        )
+        for name in ("GetReport", "GetVariables", "SetVariables")
+    ]
+    return [
+        *per_message,
+        Variable("DeviceDataCtrlr", "ReportingValueSize", i, live=_const(str(VALUE_SIZE))),
+        # the reconnect backoff (doubling from backoff_min up to backoff_max, with jitter)
+        # is the config file's: reported as applied, not changeable over OCPP
+        Variable(
+            "OCPPCommCtrlr",
+            "RetryBackOffWaitMinimum",
+            i,
+            ro,
+            live=_const(str(round(o.backoff_min))),
+            unit="s",
+        ),
+        Variable(
+            "OCPPCommCtrlr",
+            "RetryBackOffRepeatTimes",
+            i,
+            ro,
+            live=_const(str(_doublings(o.backoff_min, o.backoff_max))),
+        ),
+        Variable(
+            "OCPPCommCtrlr",
+            "RetryBackOffRandomRange",
+            i,
+            ro,
+            live=_const(str(round(o.backoff_min))),
+            unit="s",
+        ),
+        Variable(
+            "OCPPCommCtrlr",
+            "NetworkConfigurationPriority",
+            "SequenceList",
+            rw,
+            PRIORITY_KEY,
+        ),
+        Variable("OCPPCommCtrlr", "ActiveNetworkProfile", i, ro, ACTIVE_SLOT_KEY),
+        Variable("ClockCtrlr", "DateTime", "dateTime", live=lambda _c: fmt_time(time.time())),
+        Variable(
+            "ClockCtrlr",
+            "TimeSource",
+            "SequenceList",
+            live=_const("NTP,Heartbeat"),
+            values_list="NTP,Heartbeat",
+        ),
+    ]
+
+
+def _doublings(low: float, high: float) -> int:
+    n = 0
+    while low * 2**n < high and n < 32:
+        n += 1
+    return n
 
 
 @dataclass
@@ -427,14 +524,14 @@ class DeviceModel:
         }
         status, var = self.find(entry["component"], entry["variable"])
         if var is None:
-            out["attribute_status"] = status
+            _refuse(out, status, "NotFound")
         elif attribute != "Actual":
-            out["attribute_status"] = "NotSupportedAttributeType"
+            _refuse(out, "NotSupportedAttributeType", "OnlyActual")
         elif var.mutability == "WriteOnly":
-            out["attribute_status"] = "Rejected"
+            _refuse(out, "Rejected", "WriteOnly")
         else:
             out["attribute_status"] = "Accepted"
-            out["attribute_value"] = var.value(self.ctx)[:2500]
+            out["attribute_value"] = var.value(self.ctx)[:VALUE_SIZE]
         return out
 
     async def set(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -447,11 +544,9 @@ class DeviceModel:
         }
         status, var = self.find(entry["component"], entry["variable"])
         if var is None:
-            out["attribute_status"] = status
-            return out
+            return _refuse(out, status, "NotFound")
         if attribute != "Actual":
-            out["attribute_status"] = "NotSupportedAttributeType"
-            return out
+            return _refuse(out, "NotSupportedAttributeType", "OnlyActual")
         if var.mutability == "ReadOnly" or var.setting is None:
             out["attribute_status"] = "Rejected"
             out["attribute_status_info"] = {"reason_code": "ReadOnly"}
@@ -479,12 +574,12 @@ class DeviceModel:
             and var.name in _CONSTANT,
         }
         if var.mutability != "WriteOnly":
-            attribute["value"] = var.value(self.ctx)[:2500]
+            attribute["value"] = var.value(self.ctx)[:VALUE_SIZE]
         return {
             "component": var.component_json(),
             "variable": var.variable_json(),
             "variable_attribute": [attribute],
-            "variable_characteristics": var.characteristics(),
+            "variable_characteristics": var.characteristics(self.ctx),
         }
 
     def select(
@@ -504,6 +599,13 @@ class DeviceModel:
         if wanted:
             found = [v for v in found if any(_named(v, w) for w in wanted)]
         return found
+
+
+def _refuse(out: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
+    """A Get/SetVariableResult that is not Accepted, with why (attributeStatusInfo)."""
+    out["attribute_status"] = status
+    out["attribute_status_info"] = {"reason_code": reason}
+    return out
 
 
 _CONSTANT = {"Model", "VendorName", "SerialNumber", "SupplyPhases", "ConnectorType", "Identity"}

@@ -29,3 +29,10 @@ def assert_sequence(evs: list[dict[str, Any]]) -> None:
     assert types[0] == "Started" and types[-1] == "Ended", types
     assert types.count("Started") == 1 and types.count("Ended") == 1, types
     assert [e["seqNo"] for e in evs] == list(range(len(evs))), [e["seqNo"] for e in evs]
+
+
+async def power_off(agent: Agent) -> None:
+    """Stop the agent cleanly and close its store (a restart on the same data_dir follows)."""
+    await agent.client.stop()
+    await agent.station.stop()
+    await agent.station.store.close()
