@@ -389,6 +389,23 @@ class OcppClient:
             log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
             return None
 
+    async def data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: Any = None
+    ) -> dict[str, Any]:
+        """DataTransfer to the CSMS (1.6 Core, 2.0.1 P02), live, in the version of the
+        connection: {"status": Accepted | Rejected | UnknownMessageId | UnknownVendorId,
+        "data": ...}. Raises ValueError for ids OCPP cannot carry, NotConnected offline,
+        or the call's failure (CallError, invalid answer, timeout)."""
+        if not 1 <= len(vendor_id) <= 255 or (message_id is not None and len(message_id) > 50):
+            raise ValueError("vendorId: 1 to 255 characters, messageId: at most 50")
+        session = self.session
+        if session is None or not session.accepted.is_set():
+            raise NotConnected("DataTransfer")
+        # raw: the payload classes would rename the keys inside `data` (snake/camel case)
+        body = session.adapter.data_transfer(vendor_id, message_id, data)
+        res = await session.rpc.call_raw("DataTransfer", body)
+        return session.adapter.data_transfer_answer(res)
+
     def current_status(self, connector_id: int) -> tuple[str, str]:
         """(status, error code) of a connector now; connector 0 is the station as a whole."""
         if connector_id == 0:

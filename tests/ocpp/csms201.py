@@ -89,8 +89,12 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
         return call_result.SignCertificate(status="Accepted")
 
     @on("DataTransfer")
-    def on_data_transfer(self, **_: Any) -> call_result.DataTransfer:
-        return call_result.DataTransfer(status="Accepted")
+    def on_data_transfer(
+        self, vendor_id: str, data: Any = None, **_: Any
+    ) -> call_result.DataTransfer:
+        if vendor_id != "org.ncpa":
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=data)  # echoed
 
 
 class Csms201(Csms):
