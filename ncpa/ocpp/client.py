@@ -279,6 +279,7 @@ class OcppClient:
             status, code = self.current_status(cid)
             self.recorder.queue_status(cid, status, code)
         await self.security.flush()
+        await self.firmware.resume()  # the restart into a new release, if that was one
 
     # -- security ------------------------------------------------------------------------
 

@@ -125,7 +125,9 @@ class V201Adapter:
 
     def notification(self, kind: str, status: str, request_id: int | None) -> Any | None:
         if kind == "firmware":
-            return call.FirmwareStatusNotification(status=status, request_id=request_id)
+            # L01.FR.20: Idle carries no requestId (no update is under way)
+            rid = None if status == "Idle" else request_id
+            return call.FirmwareStatusNotification(status=status, request_id=rid)
         if kind in ("log", "diagnostics"):
             return call.LogStatusNotification(status=status, request_id=request_id)
         return None

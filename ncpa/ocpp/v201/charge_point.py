@@ -6,6 +6,7 @@ from __future__ import annotations
 from ncpa.ocpp.v201.authorization import AuthorizationBlock
 from ncpa.ocpp.v201.availability import AvailabilityBlock
 from ncpa.ocpp.v201.data_transfer import DataTransferBlock
+from ncpa.ocpp.v201.firmware import FirmwareBlock
 from ncpa.ocpp.v201.provisioning import ProvisioningBlock
 from ncpa.ocpp.v201.remote_control import RemoteControlBlock
 from ncpa.ocpp.v201.security import SecurityBlock
@@ -22,5 +23,6 @@ class ChargePoint201(
     SmartChargingBlock,
     DataTransferBlock,
     SecurityBlock,
+    FirmwareBlock,
 ):
     """Routes by the `@on` handlers of its blocks (ncpa/ocpp/handler_base.py)."""
