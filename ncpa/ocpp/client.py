@@ -142,6 +142,12 @@ class OcppClient:
         await self.cache.open()
         await self.security.open()
         await self.smart.start()
+        if self.options.version != "1.6":
+            # 2.0.1 N: faults become NotifyEvents, also those that happen offline
+            from ncpa.ocpp.v201.monitoring import DeviceMonitoring
+
+            self.ctx.monitoring = DeviceMonitoring(self.ctx)
+            await self.ctx.monitoring.start()
         self.recorder.attach()
         await self.recorder.reconcile()
         repaired = await self.outbox.repair_remote_ids()
@@ -197,6 +203,8 @@ class OcppClient:
         await cancel_all(*self._tasks)
         self._tasks = []
         await self.firmware.stop()
+        if self.ctx.monitoring is not None:
+            await self.ctx.monitoring.stop()
         await self.smart.stop()
         log.info("ocpp.stopped")
 
@@ -280,6 +288,8 @@ class OcppClient:
             self.recorder.queue_status(cid, status, code)
         await self.security.flush()
         await self.firmware.resume()  # the restart into a new release, if that was one
+        if self.ctx.monitoring is not None:
+            await self.ctx.monitoring.flush()
 
     # -- security ------------------------------------------------------------------------
 
@@ -580,6 +590,11 @@ class OcppClient:
             self.on_reset(kind)
         else:
             self.reconnect()
+
+    def current_subprotocol(self) -> str | None:
+        session = self.session
+        accepted = session is not None and session.accepted.is_set()
+        return session.adapter.subprotocol if session is not None and accepted else None
 
     def registered(self) -> bool:
         """Accepted by the CSMS on the current connection."""

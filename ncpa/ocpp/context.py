@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ncpa.ocpp.smart_charging import SmartCharging
     from ncpa.ocpp.station_port import StationPort
     from ncpa.ocpp.transactions import TransactionRecorder
+    from ncpa.ocpp.v201.monitoring import DeviceMonitoring
 
 
 class ClientOps(Protocol):
@@ -49,6 +50,10 @@ class ClientOps(Protocol):
         """A live call now; None when offline or it failed (logged)."""
         ...
 
+    def current_subprotocol(self) -> str | None:
+        """The subprotocol of the accepted session; None when not registered."""
+        ...
+
 
 @dataclass
 class OcppContext:
@@ -72,3 +77,5 @@ class OcppContext:
     id_token_types: dict[str, str] = field(default_factory=dict)
     # the CSMS's remoteStartId of a pending remote start, by id token (2.0.1 F01)
     remote_start_ids: dict[str, int] = field(default_factory=dict)
+    # 2.0.1 N: hardware-fault events and the CSMS's monitors (None when 2.0.1 is not offered)
+    monitoring: DeviceMonitoring | None = None

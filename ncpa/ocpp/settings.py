@@ -119,6 +119,8 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("AuthCacheLifeTime", i, "86400", minimum=0, maximum=30 * DAY, only="2.0.1"),
         KeySpec("OfflineThreshold", i, "300", minimum=0, maximum=DAY, only="2.0.1"),
         KeySpec("NetworkProfileConnectionAttempts", i, "3", minimum=1, maximum=100, only="2.0.1"),
+        # N Monitoring: events of a severity up to this wait in the offline queue
+        KeySpec("OfflineQueuingSeverity", i, "9", minimum=0, maximum=9, only="2.0.1"),
     ]
 
 

@@ -59,6 +59,10 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
     def on_notify_event(self, **_: Any) -> call_result.NotifyEvent:
         return call_result.NotifyEvent()
 
+    @on("NotifyMonitoringReport")
+    def on_notify_monitoring_report(self, **_: Any) -> call_result.NotifyMonitoringReport:
+        return call_result.NotifyMonitoringReport()
+
     @on("NotifyChargingLimit")
     def on_notify_charging_limit(self, **_: Any) -> call_result.NotifyChargingLimit:
         return call_result.NotifyChargingLimit()

@@ -129,7 +129,8 @@ class V201Adapter:
             rid = None if status == "Idle" else request_id
             return call.FirmwareStatusNotification(status=status, request_id=rid)
         if kind in ("log", "diagnostics"):
-            return call.LogStatusNotification(status=status, request_id=request_id)
+            rid = None if status == "Idle" else request_id  # Idle: no upload under way
+            return call.LogStatusNotification(status=status, request_id=rid)
         return None
 
     # -- the queue ---------------------------------------------------------------------

@@ -6,7 +6,9 @@ from __future__ import annotations
 from ncpa.ocpp.v201.authorization import AuthorizationBlock
 from ncpa.ocpp.v201.availability import AvailabilityBlock
 from ncpa.ocpp.v201.data_transfer import DataTransferBlock
+from ncpa.ocpp.v201.diagnostics import DiagnosticsBlock
 from ncpa.ocpp.v201.firmware import FirmwareBlock
+from ncpa.ocpp.v201.monitors import MonitorsBlock
 from ncpa.ocpp.v201.provisioning import ProvisioningBlock
 from ncpa.ocpp.v201.remote_control import RemoteControlBlock
 from ncpa.ocpp.v201.security import SecurityBlock
@@ -24,5 +26,7 @@ class ChargePoint201(
     DataTransferBlock,
     SecurityBlock,
     FirmwareBlock,
+    DiagnosticsBlock,
+    MonitorsBlock,
 ):
     """Routes by the `@on` handlers of its blocks (ncpa/ocpp/handler_base.py)."""

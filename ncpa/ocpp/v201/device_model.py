@@ -41,6 +41,7 @@ class Variable:
     min_limit: float | None = None
     max_limit: float | None = None
     values_list: str | None = None
+    monitorable: bool = False  # N: SetVariableMonitoring may watch it
 
     @property
     def key(self) -> tuple[str, str | None, int | None, int | None, str, str | None]:
@@ -76,7 +77,10 @@ class Variable:
         return out
 
     def characteristics(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"data_type": self.data_type, "supports_monitoring": False}
+        out: dict[str, Any] = {
+            "data_type": self.data_type,
+            "supports_monitoring": self.monitorable,
+        }
         for key in ("unit", "min_limit", "max_limit", "values_list"):
             value = getattr(self, key)
             if value is not None:
@@ -374,6 +378,11 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             ),
             Variable("Connector", "SupplyPhases", i, live=_phases, evse=evse, connector=conn),
         ]
+    # N Diagnostics: the fault variables and MonitoringCtrlr (ncpa/ocpp/v201/monitoring.py)
+    if ctx.monitoring is not None:
+        from ncpa.ocpp.v201.monitoring import monitoring_variables
+
+        out += monitoring_variables(ctx)
     return out
 
 
