@@ -63,6 +63,10 @@ class FirmwareBlock(Block):
                 status_info={"reason_code": "InvalidCertificate", "additional_info": str(e)[:512]},
             )
         fw = ctx.firmware
+        if fw.busy and fw.status in ("Installing", "InstallRebooting"):
+            # an image half installed is not abandoned: ask again once it is done
+            info = {"reason_code": "InstallInProgress"}
+            return call_result.UpdateFirmware(status="Rejected", status_info=info)
         status = "Accepted"
         if fw.busy:
             await fw.cancel()  # L01.FR.24: the newer request wins

@@ -4,6 +4,7 @@ FirmwareUpdate, then Installed), and every way the flow can end otherwise."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from pathlib import Path
@@ -274,3 +275,27 @@ async def test_download_failed_then_idle_on_trigger(
     assert res.status == "Accepted"
     await final(csms, "Idle")
     assert csms.calls("FirmwareStatusNotification")[-1].payload == {"status": "Idle"}
+
+
+async def test_no_second_request_while_an_image_is_being_installed(
+    csms: Csms201,
+    files: Files,  # noqa: F811
+    signer: Signer,
+    agent_factory: AgentFactory,
+) -> None:
+    agent = await online(csms, agent_factory)
+    await signer.install_root(csms)
+    gate = asyncio.Event()
+
+    async def slow_installer(image: Path) -> bool:
+        await gate.wait()
+        return True
+
+    agent.client.firmware.installer = slow_installer
+    await csms.call(signer.request(files, 50, IMAGE))
+    await final(csms, "Installing")
+    res = await csms.call(signer.request(files, 51, IMAGE))
+    assert res.status == "Rejected" and res.status_info["reason_code"] == "InstallInProgress"
+    gate.set()
+    await final(csms, "Installed")
+    assert {m.payload["requestId"] for m in csms.calls("FirmwareStatusNotification")} == {50}
