@@ -32,6 +32,7 @@ from ncpa.log import get_logger
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.ocpp.v201.ids import evse_of
+from ncpa.ocpp.v201.transactions import transaction_id
 
 if TYPE_CHECKING:
     from ncpa.ocpp.context import OcppContext
@@ -362,7 +363,7 @@ class DeviceMonitoring:
         for m in self.monitors():
             if (m.component, m.variable, m.evse) != (watched.component, watched.variable, evse):
                 continue
-            if m.type != "Delta" or m.severity > self.level:
+            if m.type != "Delta" or m.severity > self.level or not self._active(m):
                 continue
             events.append(
                 (
@@ -378,6 +379,10 @@ class DeviceMonitoring:
                 )
             )
         await self.send(events)
+
+    def _active(self, m: Monitor) -> bool:
+        """A monitor with `transaction` set watches only while its EVSE charges."""
+        return not m.transaction or self.ctx.station.view(m.evse).transaction is not None
 
     def _event(
         self,
@@ -406,6 +411,9 @@ class DeviceMonitoring:
             data["tech_info"] = tech_info[:500]
         if cleared:
             data["cleared"] = True
+        tx = self.ctx.station.view(m.evse).transaction
+        if tx is not None:  # the event happened during this transaction
+            data["transaction_id"] = transaction_id(self.ctx.instance_id, tx.id)
         return data
 
     async def _periodic(self) -> None:
@@ -414,7 +422,7 @@ class DeviceMonitoring:
             now = time.monotonic()
             due = []
             for m in list(self.custom.values()):
-                if m.type != "Periodic" or m.severity > self.level:
+                if m.type != "Periodic" or m.severity > self.level or not self._active(m):
                     continue
                 last = self._last_periodic.setdefault(m.id, now)
                 if now - last >= m.value:

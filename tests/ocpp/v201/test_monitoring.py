@@ -72,6 +72,9 @@ async def test_an_injected_fault_and_its_clearing_give_notify_events(
     await agent.station.remote_start("CARD1", 1)
     await agent.status(1, "Faulted")
     lock = (await events_for(csms, 3))[2]
+    tx = agent.station.view(1).transaction
+    if tx is not None:  # the fault came during the transaction: the event names it
+        assert lock["transactionId"].endswith(f"-{tx.id}")
     assert lock["component"] == {
         "name": "ConnectorPlugRetentionLock",
         "evse": {"id": 1, "connectorId": 1},
@@ -210,3 +213,26 @@ async def test_events_made_offline_go_out_after_the_boot(
     boot = max(i for i, m in enumerate(csms.received) if m.action == "BootNotification")
     first = next(i for i, m in enumerate(csms.received) if m.action == "NotifyEvent")
     assert first > boot
+
+
+async def test_a_transaction_monitor_watches_only_during_a_transaction(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    res = await csms.call(
+        call.SetVariableMonitoring(set_monitoring_data=[delta_monitor(4, transaction=True)])
+    )
+    mid = res.set_monitoring_result[0]["id"]
+    await fault(agent, FaultKind.RCD, True)
+    await fault(agent, FaultKind.RCD, False)
+    await events_for(csms, 2)
+    await asyncio.sleep(0.3)
+    assert all(e.get("variableMonitoringId") != mid for e in notified(csms))
+    await agent.start_charging(1, "CARD1")
+    await agent.status(1, "Charging")
+    await fault(agent, FaultKind.RCD, True)
+    await until(
+        lambda: any(e.get("variableMonitoringId") == mid for e in notified(csms)), 10, "custom"
+    )
+    custom = next(e for e in notified(csms) if e.get("variableMonitoringId") == mid)
+    assert custom["transactionId"].startswith(agent.client.ctx.instance_id)
