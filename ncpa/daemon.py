@@ -179,6 +179,7 @@ class Daemon:
             ocpp.firmware.installer = bundle_installer(
                 cfg.data_dir, api.vendor_key_path(), api.health_timeout, self.request_restart
             )
+            ocpp.firmware.reboots = True  # into the new release slot
             components.append(ocpp)
             csms_link = ocpp.connected
         mqtt = parse_mqtt_settings(cfg)  # a bad [mqtt] section: ConfigError before the start

@@ -54,6 +54,14 @@ class Adapter(Protocol):
     def security_event(self, kind: str, timestamp: str, info: str) -> Any: ...
     def sign_certificate(self, csr: str) -> Any: ...
     def notification(self, kind: str, status: str, request_id: int | None) -> Any | None: ...
+    def data_transfer(self, vendor_id: str, message_id: str | None, data: Any) -> dict[str, Any]:
+        """The DataTransfer body as sent (camelCase, `data` verbatim: no key renaming)."""
+        ...
+
+    def data_transfer_answer(self, res: dict[str, Any]) -> dict[str, Any]:
+        """{"status": ..., "data": ...} of a DataTransfer answer (as received)."""
+        ...
+
     def outbox_call(self, ctx: OcppContext, item: Item) -> Any | None:
         """The call for a queued row (None: the row cannot be sent and is discarded)."""
         ...
@@ -69,6 +77,16 @@ class Adapter(Protocol):
         ...
 
     def triggers(self) -> frozenset[str]: ...
+
+
+def transfer_body(vendor_id: str, message_id: str | None, data: Any) -> dict[str, Any]:
+    """A DataTransfer request as both versions write it."""
+    body: dict[str, Any] = {"vendorId": vendor_id}
+    if message_id is not None:
+        body["messageId"] = message_id
+    if data is not None:
+        body["data"] = data
+    return body
 
 
 def adapter_for(subprotocol: str | None) -> Adapter | None:

@@ -55,13 +55,27 @@ def load_chain(pem: str) -> list[x509.Certificate]:
     return certs
 
 
-def hash_data(cert: x509.Certificate) -> HashData:
-    """OCPP CertificateHashData (SHA256) of a self-signed root."""
-    name_hash = hashlib.sha256(cert.issuer.public_bytes()).hexdigest()
+_HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
+
+
+def hash_data(cert: x509.Certificate, algorithm: str = "SHA256") -> HashData:
+    """OCPP CertificateHashData of a self-signed root (SHA256, or as the CSMS names it)."""
+    digest = _HASHES.get(algorithm, hashlib.sha256)
+    name_hash = digest(cert.issuer.public_bytes()).hexdigest()
     key = cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return HashData("SHA256", name_hash, hashlib.sha256(key).hexdigest(), f"{cert.serial_number:x}")
+    alg = algorithm if algorithm in _HASHES else "SHA256"
+    return HashData(alg, name_hash, digest(key).hexdigest(), f"{cert.serial_number:x}")
+
+
+def _matches(cert: x509.Certificate, wanted: HashData) -> bool:
+    h = hash_data(cert, wanted.hash_algorithm)
+    return (h.issuer_name_hash, h.issuer_key_hash, h.serial_number.lstrip("0")) == (
+        wanted.issuer_name_hash.lower(),
+        wanted.issuer_key_hash.lower(),
+        wanted.serial_number.lower().lstrip("0"),
+    )
 
 
 def _valid_now(cert: x509.Certificate) -> None:
@@ -118,16 +132,18 @@ class CertificateStore:
     def installed(self, kind: str) -> list[HashData]:
         return [hash_data(c) for _, c in self.roots(kind)]
 
+    def kind_of(self, wanted: HashData) -> str | None:
+        """The type of the installed root with this hash, None when there is none."""
+        for kind in ROOT_TYPES:
+            if any(_matches(cert, wanted) for _, cert in self.roots(kind)):
+                return kind
+        return None
+
     def delete(self, wanted: HashData) -> tuple[bool, str]:
         """(deleted, kind of the deleted root)."""
         for kind in ROOT_TYPES:
             for path, cert in self.roots(kind):
-                h = hash_data(cert)
-                if (h.issuer_name_hash, h.issuer_key_hash, h.serial_number.lstrip("0")) == (
-                    wanted.issuer_name_hash.lower(),
-                    wanted.issuer_key_hash.lower(),
-                    wanted.serial_number.lower().lstrip("0"),
-                ):
+                if _matches(cert, wanted):
                     path.unlink()
                     return True, kind
         return False, ""

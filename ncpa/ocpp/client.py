@@ -157,6 +157,12 @@ class OcppClient:
         await self.cache.open()
         await self.security.open()
         await self.smart.start()
+        if self.options.version != "1.6":
+            # 2.0.1 N: faults become NotifyEvents, also those that happen offline
+            from ncpa.ocpp.v201.monitoring import DeviceMonitoring
+
+            self.ctx.monitoring = DeviceMonitoring(self.ctx)
+            await self.ctx.monitoring.start()
         self.recorder.attach()
         await self.recorder.reconcile()
         repaired = await self.outbox.repair_remote_ids()
@@ -212,6 +218,8 @@ class OcppClient:
         await cancel_all(*self._tasks)
         self._tasks = []
         await self.firmware.stop()
+        if self.ctx.monitoring is not None:
+            await self.ctx.monitoring.stop()
         await self.smart.stop()
         reasons, self.boot_reasons = self.boot_reasons, None  # once, at the first stop()
         if reasons is not None:
@@ -311,6 +319,9 @@ class OcppClient:
             status, code = self.current_status(cid)
             self.recorder.queue_status(cid, status, code)
         await self.security.flush()
+        await self.firmware.resume()  # the restart into a new release, if that was one
+        if self.ctx.monitoring is not None:
+            await self.ctx.monitoring.flush()
 
     # -- security ------------------------------------------------------------------------
 
@@ -420,6 +431,23 @@ class OcppClient:
         except CALL_FAILURES as e:
             log.warning("ocpp.call_failed", action=type(payload).__name__, error=repr(e))
             return None
+
+    async def data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: Any = None
+    ) -> dict[str, Any]:
+        """DataTransfer to the CSMS (1.6 Core, 2.0.1 P02), live, in the version of the
+        connection: {"status": Accepted | Rejected | UnknownMessageId | UnknownVendorId,
+        "data": ...}. Raises ValueError for ids OCPP cannot carry, NotConnected offline,
+        or the call's failure (CallError, invalid answer, timeout)."""
+        if not 1 <= len(vendor_id) <= 255 or (message_id is not None and len(message_id) > 50):
+            raise ValueError("vendorId: 1 to 255 characters, messageId: at most 50")
+        session = self.session
+        if session is None or not session.accepted.is_set():
+            raise NotConnected("DataTransfer")
+        # raw: the payload classes would rename the keys inside `data` (snake/camel case)
+        body = session.adapter.data_transfer(vendor_id, message_id, data)
+        res = await session.rpc.call_raw("DataTransfer", body)
+        return session.adapter.data_transfer_answer(res)
 
     def current_status(self, connector_id: int) -> tuple[str, str]:
         """(status, error code) of a connector now; connector 0 is the station as a whole."""
@@ -601,6 +629,11 @@ class OcppClient:
             self.on_reset(kind)
         else:
             self.reconnect()  # no process restart: the next session boots with the reason
+
+    def current_subprotocol(self) -> str | None:
+        session = self.session
+        accepted = session is not None and session.accepted.is_set()
+        return session.adapter.subprotocol if session is not None and accepted else None
 
     def registered(self) -> bool:
         """Accepted by the CSMS on the current connection."""

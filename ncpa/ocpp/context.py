@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ncpa.ocpp.station_port import StationPort
     from ncpa.ocpp.transactions import TransactionRecorder
     from ncpa.ocpp.v201.network_profile import NetworkProfiles
+    from ncpa.ocpp.v201.monitoring import DeviceMonitoring
 
 
 class ClientOps(Protocol):
@@ -48,6 +49,10 @@ class ClientOps(Protocol):
     async def send_status(self, connector_id: int, while_pending: bool = False) -> None: ...
     async def try_send(self, payload: Any, while_pending: bool = False) -> Any | None:
         """A live call now; None when offline or it failed (logged)."""
+        ...
+
+    def current_subprotocol(self) -> str | None:
+        """The subprotocol of the accepted session; None when not registered."""
         ...
 
 
@@ -75,3 +80,5 @@ class OcppContext:
     remote_start_ids: dict[str, int] = field(default_factory=dict)
     # the stored network connection profiles (2.0.1 SetNetworkProfile); set by start()
     network: NetworkProfiles | None = None
+    # 2.0.1 N: hardware-fault events and the CSMS's monitors (None when 2.0.1 is not offered)
+    monitoring: DeviceMonitoring | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ncpa.log import get_logger
+from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.transfer import upload, with_retries
 
 if TYPE_CHECKING:
@@ -30,11 +31,24 @@ class Diagnostics:
         self.log_status = "Idle"  # UploadLogStatus
         self.log_request: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._log_task: asyncio.Task[None] | None = None
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def log_busy(self) -> bool:
+        return self._log_task is not None and not self._log_task.done()
+
+    async def cancel_log(self) -> None:
+        """A newer GetLog replaces the upload under way (2.0.1 N01.FR.12)."""
+        if self._log_task is not None:
+            await cancel_all(self._log_task)
+            self._log_task = None
+        self.log_status = "Idle"
 
     async def collect(self, kind: str, since: float | None, until: float | None) -> Path:
         c = self.client
@@ -89,7 +103,8 @@ class Diagnostics:
         kind = "security" if log_type == "SecurityLog" else "diagnostics"
         path = await self.collect(kind, since, until)
         self.log_request = request_id
-        self._spawn(self._upload_log(request_id, location, path, retries, interval))
+        upload = self._upload_log(request_id, location, path, retries, interval)
+        self._log_task = self._spawn(upload)
         return path.name
 
     async def notify_log(self, status: str, request_id: int) -> None:

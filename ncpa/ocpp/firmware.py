@@ -31,7 +31,18 @@ log = get_logger(__name__)
 
 Installer = Callable[[Path], Awaitable[bool]]
 # after these the update is over (a triggered notification then says Idle)
-_FINAL = frozenset({"Installed", "InstallationFailed", "DownloadFailed", "InvalidSignature"})
+_FINAL = frozenset(
+    {
+        "Installed",
+        "InstallationFailed",
+        "DownloadFailed",
+        "InvalidSignature",
+        "InstallRebooting",
+        "InstallVerificationFailed",
+    }
+)
+# store setting: a signed update installed, the restart into it not yet reported
+PENDING_KEY = "ocpp.firmware_pending"
 
 
 class FirmwareManager:
@@ -41,6 +52,9 @@ class FirmwareManager:
         self.status = "Idle"
         self.request_id: int | None = None  # set for a signed update
         self.installer: Installer = self.stage
+        # the installer restarts the agent into the new release (ncpa.updates): a signed
+        # update then says InstallRebooting, and Installed only from the new release
+        self.reboots = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -62,11 +76,13 @@ class FirmwareManager:
         retries: int,
         interval: float,
         signed: tuple[int, x509.Certificate, str] | None = None,
+        install_ts: float | None = None,
     ) -> None:
         """Run the update in the background (it outlives the connection)."""
         self.request_id = signed[0] if signed else None
         self._task = asyncio.create_task(
-            self._run(location, retrieve_ts, retries, interval, signed), name="ocpp-firmware"
+            self._run(location, retrieve_ts, retries, interval, signed, install_ts),
+            name="ocpp-firmware",
         )
 
     async def notify(self, status: str) -> None:
@@ -87,6 +103,7 @@ class FirmwareManager:
         retries: int,
         interval: float,
         signed: tuple[int, x509.Certificate, str] | None,
+        install_ts: float | None = None,
     ) -> None:
         delay = retrieve_ts - time.time()
         if delay > 0:
@@ -115,16 +132,59 @@ class FirmwareManager:
                 await self.notify("InvalidSignature")
                 return
             await self.notify("SignatureVerified")
+            if install_ts is not None and install_ts > time.time():
+                await self.notify("InstallScheduled")
+                await asyncio.sleep(install_ts - time.time())
         await self._wait_for_idle_connectors()
         await self.notify("Installing")
+        rebooting = self.reboots and signed is not None
+        if rebooting:
+            # before the installer runs: it may restart the agent as soon as it is done
+            await self._remember_reboot()
         try:
             ok = await self.installer(dest)
         except Exception as e:
             log.error("ocpp.firmware.install_failed", error=repr(e))
             ok = False
+        if rebooting and ok:
+            await self.notify("InstallRebooting")
+            return
+        if rebooting:
+            await self._forget_reboot()
         if ok:
             await self.client.security.event("FirmwareUpdated", name)
         await self.notify("Installed" if ok else "InstallationFailed")
+
+    async def _remember_reboot(self) -> None:
+        from ncpa.ocpp.client import BOOT_REASON_KEY
+
+        store = self.client.station.store
+        pending = {"request_id": self.request_id, "from_version": self.client.firmware_version}
+        await store.set_setting(PENDING_KEY, pending)
+        await store.set_setting(BOOT_REASON_KEY, "FirmwareUpdate")
+
+    async def _forget_reboot(self) -> None:
+        from ncpa.ocpp.client import BOOT_REASON_KEY
+
+        store = self.client.station.store
+        await store.set_setting(PENDING_KEY, None)
+        await store.set_setting(BOOT_REASON_KEY, "")
+
+    async def resume(self) -> None:
+        """After the restart into a new release (once accepted): Installed when another
+        release runs now, InstallVerificationFailed when the old one came back (the boot
+        check rolled the new one back)."""
+        store = self.client.station.store
+        pending = await store.get_setting(PENDING_KEY)
+        if not isinstance(pending, dict) or self.busy:
+            return
+        await store.set_setting(PENDING_KEY, None)
+        request_id = pending.get("request_id")
+        self.request_id = request_id if isinstance(request_id, int) else None
+        installed = pending.get("from_version") != self.client.firmware_version
+        if installed:
+            await self.client.security.event("FirmwareUpdated", self.client.firmware_version)
+        await self.notify("Installed" if installed else "InstallVerificationFailed")
 
     async def _wait_for_idle_connectors(self) -> None:
         # never cut a session short for an update: install between transactions

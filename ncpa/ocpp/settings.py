@@ -123,6 +123,8 @@ def _specs(connectors: int) -> list[KeySpec]:
         # in order, from the next start; the slot connected now
         KeySpec("NetworkConfigurationPriority", c, "", reboot=True, only="2.0.1"),
         KeySpec("ActiveNetworkProfile", i, "0", readonly=True, only="2.0.1"),
+        # N Monitoring: events of a severity up to this wait in the offline queue
+        KeySpec("OfflineQueuingSeverity", i, "9", minimum=0, maximum=9, only="2.0.1"),
     ]
 
 

@@ -59,6 +59,10 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
     def on_notify_event(self, **_: Any) -> call_result.NotifyEvent:
         return call_result.NotifyEvent()
 
+    @on("NotifyMonitoringReport")
+    def on_notify_monitoring_report(self, **_: Any) -> call_result.NotifyMonitoringReport:
+        return call_result.NotifyMonitoringReport()
+
     @on("NotifyChargingLimit")
     def on_notify_charging_limit(self, **_: Any) -> call_result.NotifyChargingLimit:
         return call_result.NotifyChargingLimit()
@@ -89,8 +93,12 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
         return call_result.SignCertificate(status="Accepted")
 
     @on("DataTransfer")
-    def on_data_transfer(self, **_: Any) -> call_result.DataTransfer:
-        return call_result.DataTransfer(status="Accepted")
+    def on_data_transfer(
+        self, vendor_id: str, data: Any = None, **_: Any
+    ) -> call_result.DataTransfer:
+        if vendor_id != "org.ncpa":
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=data)  # echoed
 
 
 class Csms201(Csms):

@@ -6,12 +6,13 @@ the CSMS's integer transaction id, known once StartTransaction is answered.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ocpp.routing import create_route_map
 from ocpp.v16 import call
 
-from ncpa.ocpp.adapter import BootAnswer, Delivery
+from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
 from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
 from ncpa.ocpp.tx_events import fields
@@ -91,6 +92,14 @@ class V16Adapter:
 
     def sign_certificate(self, csr: str) -> Any:
         return call.SignCertificate(csr=csr)
+
+    def data_transfer(self, vendor_id: str, message_id: str | None, data: Any) -> dict[str, Any]:
+        # 1.6 carries data as text: anything else travels as its JSON
+        text = data if isinstance(data, str) or data is None else json.dumps(data)
+        return transfer_body(vendor_id, message_id, text)
+
+    def data_transfer_answer(self, res: dict[str, Any]) -> dict[str, Any]:
+        return {"status": str(res["status"]), "data": res.get("data")}
 
     def notification(self, kind: str, status: str, request_id: int | None) -> Any | None:
         if kind == "firmware":

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 from ocpp.routing import create_route_map
 from ocpp.v201 import call
 
-from ncpa.ocpp.adapter import BootAnswer, Delivery
+from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
 from ncpa.ocpp.outbox import START, STATUS, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.ocpp.v201 import messages, transactions
 from ncpa.ocpp.v201.dialect import V201
 from ncpa.ocpp.v201.ids import evse_of
+from ncpa.ocpp.v201.security import EVENT_NAMES
 
 if TYPE_CHECKING:
     from ncpa.ocpp.context import OcppContext
@@ -111,17 +112,26 @@ class V201Adapter:
 
     def security_event(self, kind: str, timestamp: str, info: str) -> Any:
         return call.SecurityEventNotification(
-            type=kind, timestamp=timestamp, tech_info=info or None
+            type=EVENT_NAMES.get(kind, kind), timestamp=timestamp, tech_info=info or None
         )
 
     def sign_certificate(self, csr: str) -> Any:
         return call.SignCertificate(csr=csr, certificate_type="ChargingStationCertificate")
 
+    def data_transfer(self, vendor_id: str, message_id: str | None, data: Any) -> dict[str, Any]:
+        return transfer_body(vendor_id, message_id, data)
+
+    def data_transfer_answer(self, res: dict[str, Any]) -> dict[str, Any]:
+        return {"status": str(res["status"]), "data": res.get("data")}
+
     def notification(self, kind: str, status: str, request_id: int | None) -> Any | None:
         if kind == "firmware":
-            return call.FirmwareStatusNotification(status=status, request_id=request_id)
+            # L01.FR.20: Idle carries no requestId (no update is under way)
+            rid = None if status == "Idle" else request_id
+            return call.FirmwareStatusNotification(status=status, request_id=rid)
         if kind in ("log", "diagnostics"):
-            return call.LogStatusNotification(status=status, request_id=request_id)
+            rid = None if status == "Idle" else request_id  # Idle: no upload under way
+            return call.LogStatusNotification(status=status, request_id=rid)
         return None
 
     # -- the queue ---------------------------------------------------------------------

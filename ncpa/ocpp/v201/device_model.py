@@ -43,6 +43,7 @@ class Variable:
     min_limit: float | None = None
     max_limit: float | None = None
     values_list: str | None = None
+    monitorable: bool = False  # N: SetVariableMonitoring may watch it
 
     @property
     def key(self) -> tuple[str, str | None, int | None, int | None, str, str | None]:
@@ -79,7 +80,7 @@ class Variable:
 
     def characteristics(self, ctx: OcppContext | None = None) -> dict[str, Any]:
         """VariableCharacteristics; the limits of a setting are its KeySpec's range."""
-        out: dict[str, Any] = {"data_type": self.data_type, "supports_monitoring": False}
+        out: dict[str, Any] = {"data_type": self.data_type, "supports_monitoring": self.monitorable}
         spec = ctx.settings.specs.get(self.setting) if ctx and self.setting else None
         limits = {
             "min_limit": spec.minimum if spec is not None else None,
@@ -403,6 +404,11 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             ),
             Variable("Connector", "SupplyPhases", i, live=_phases, evse=evse, connector=conn),
         ]
+    # N Diagnostics: the fault variables and MonitoringCtrlr (ncpa/ocpp/v201/monitoring.py)
+    if ctx.monitoring is not None:
+        from ncpa.ocpp.v201.monitoring import monitoring_variables
+
+        out += monitoring_variables(ctx)
     return out
 
 
