@@ -8,6 +8,7 @@ from ncpa.ocpp.v201.availability import AvailabilityBlock
 from ncpa.ocpp.v201.data_transfer import DataTransferBlock
 from ncpa.ocpp.v201.provisioning import ProvisioningBlock
 from ncpa.ocpp.v201.remote_control import RemoteControlBlock
+from ncpa.ocpp.v201.reservation import ReservationBlock
 from ncpa.ocpp.v201.smart_charging import SmartChargingBlock
 from ncpa.ocpp.v201.transaction_status import TransactionStatusBlock
 
@@ -20,5 +21,6 @@ class ChargePoint201(
     TransactionStatusBlock,
     SmartChargingBlock,
     DataTransferBlock,
+    ReservationBlock,
 ):
     """Routes by the `@on` handlers of its blocks (ncpa/ocpp/handler_base.py)."""
