@@ -394,6 +394,12 @@ class ChargingStation:
         await conn.reevaluate()
         return "Accepted"
 
+    def reservation(self, connector_id: int) -> Reservation | None:
+        """The reservation holding a connector now (an expired one holds nothing)."""
+        conn = self.connectors.get(connector_id)
+        res = conn.reservation if conn is not None else None
+        return res if res is not None and res.expiry_ts > time.time() else None
+
     async def cancel_reservation(self, reservation_id: int) -> bool:
         for conn in self.connectors.values():
             if conn.reservation and conn.reservation.reservation_id == reservation_id:

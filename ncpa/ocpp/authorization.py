@@ -179,6 +179,17 @@ class RemoteAuthorization:
             return None
         return entry
 
+    async def known_parent(self, id_tag: str) -> str | None:
+        """The group the local list or the cache knows for an accepted id tag, without
+        asking the CSMS (a remote start on a reserved connector is answered at once)."""
+        listed = await self.local_card(id_tag)
+        if listed is not None:
+            return listed.parent_id_tag if listed.status == "ACCEPTED" else None
+        cached = await self.cached(id_tag, time.time())
+        if cached is not None and cached.effective_status(time.time()) == "Accepted":
+            return cached.parent_id_tag
+        return None
+
     async def __call__(self, id_tag: str) -> AuthResult | None:
         if self.token_type(id_tag) == "Central":
             return AuthResult("Accepted", None, "remote")
