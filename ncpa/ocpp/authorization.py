@@ -5,8 +5,8 @@ and calls `RemoteAuthorization.__call__` for the rest (and for a listed card the
 refuses: the CSMS may know better). Here:
 0. An id token the CSMS issued itself (2.0.1 type Central: a remote start) is not
    asked for and not cached (2.0.1 C03.FR.01, C05.FR.01, C10).
-1. LocalPreAuthorize: a valid Accepted cache entry answers at once (not for a card the
-   local list has: the list comes first).
+1. Online, LocalPreAuthorize: a valid Accepted cache entry answers at once (not for a
+   card the local list has: the list comes first).
 2. Online: Authorize to the CSMS; its idTagInfo (2.0.1: idTokenInfo) refreshes the cache.
 3. Offline (or the CSMS failed to answer): a listed card gets the list's answer;
    LocalAuthorizeOffline: the cache answers (an entry past its expiry: Expired).
@@ -147,6 +147,8 @@ class RemoteAuthorization:
         self.version = "1.6"
         # how an id token was presented (2.0.1 IdTokenEnumType; "" when not known)
         self.token_type: Callable[[str], str] = lambda _id_tag: ""
+        # connected to the CSMS: LocalPreAuthorize applies online, LocalAuthorizeOffline not
+        self.online: Callable[[], bool] = lambda: True
 
     def _cacheable(self, id_tag: str) -> bool:
         return (
@@ -200,6 +202,7 @@ class RemoteAuthorization:
         if (
             cached is not None
             and listed is None
+            and self.online()
             and s.get_bool("LocalPreAuthorize")
             and cached.effective_status(now) == "Accepted"
         ):

@@ -116,6 +116,7 @@ class OcppClient:
         first = self.options.version if self.options.version != "auto" else self.options.auto_order
         self.auth.version = first.split(",")[0].strip()
         self.auth.token_type = lambda id_tag: self.ctx.id_token_types.get(id_tag, "")
+        self.auth.online = lambda: self.connected.is_set()
         self.reservation_notices = ReservationNotices(station.bus, self._reservation_notice)
         self._card_unsubscribe: Callable[[], None] | None = None
         self.boot_reason = "PowerUp"

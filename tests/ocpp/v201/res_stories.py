@@ -9,9 +9,10 @@ from typing import Any
 
 from ocpp.v201 import call
 
-from tests.ocpp.conftest import Agent
+from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms
 from tests.ocpp.csms201 import Csms201
+from tests.ocpp.v201.stories import online
 
 StartOn = Callable[[int], Awaitable[Csms201]]
 
@@ -20,6 +21,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def online_on_port(
+    start_on: StartOn, agent_factory: AgentFactory, **kw: Any
+) -> tuple[int, Csms201, Agent]:
+    """An agent online with a CSMS on a port of its own (to stop it, then start another)."""
+    port = free_port()
+    csms = await start_on(port)
+    return port, csms, await online(csms, agent_factory, **kw)
+
+
+async def go_offline(csms: Csms, agent: Agent) -> None:
+    await csms.stop()
+    await until(lambda: not agent.client.connected.is_set(), 5, "offline")
 
 
 def iso(ts: float) -> str:

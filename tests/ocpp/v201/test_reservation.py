@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable
 
 from ocpp.v201 import call
 
-from tests.ocpp.conftest import AgentFactory, until
+from tests.ocpp.conftest import AgentFactory
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.v201.res_stories import (
-    free_port,
+    go_offline,
     iso,
     no_transaction,
+    online_on_port,
     started,
     token,
     wait_started,
@@ -185,12 +186,9 @@ async def test_an_evse_made_inoperative_removes_its_reservation(
 async def test_a_reservation_that_expires_offline_is_told_after_reconnecting(
     csms_on_port: Callable[[int], Awaitable[Csms201]], agent_factory: AgentFactory
 ) -> None:
-    port = free_port()
-    first = await csms_on_port(port)
-    agent = await online(first, agent_factory)
+    port, first, agent = await online_on_port(csms_on_port, agent_factory)
     assert (await first.call(reserve(11, "R1", within=3))).status == "Accepted"
-    await first.stop()
-    await until(lambda: not agent.client.connected.is_set(), 5, "offline")
+    await go_offline(first, agent)
     await agent.status(1, "Available", within=10)  # expired while offline
     second = await csms_on_port(port)
     await second.wait_for("ReservationStatusUpdate", within=15)
