@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from ocpp.v201 import call
 
+from simulator.plant import FaultKind
 from tests.ocpp.conftest import AgentFactory
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.v201.res_stories import (
@@ -194,3 +195,17 @@ async def test_a_reservation_that_expires_offline_is_told_after_reconnecting(
     await second.wait_for("ReservationStatusUpdate", within=15)
     assert updates(second) == [(11, "Expired")]
     assert updates(first) == []
+
+
+async def test_a_fault_removes_the_reservation_and_a_faulted_evse_cannot_be_reserved(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    assert (await csms.call(reserve(12, "R1"))).status == "Accepted"
+    await wait_status(csms, 1, "Reserved")
+    agent.plant.set_fault(FaultKind.RCD, True, 1)
+    await csms.wait_for("ReservationStatusUpdate")
+    assert updates(csms) == [(12, "Removed")]
+    await wait_status(csms, 1, "Faulted")
+    assert (await csms.call(reserve(13, "R1"))).status == "Faulted"
+    assert agent.station.reservation(1) is None
