@@ -71,6 +71,17 @@ class AuthorizationDecided:
 
 
 @dataclass(frozen=True, slots=True)
+class ReservationEnded:
+    """A connector's reservation is over. reason: used (its session began), expired,
+    cancelled (by the CSMS or the API), replaced (the same id reserved again), removed
+    (the connector faulted or became inoperative, so it cannot hold it)."""
+
+    connector_id: int
+    reservation_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FaultChanged:
     connector_id: int
     fault: str

@@ -79,8 +79,11 @@ class Authorizer:
     async def authorize(self, id_tag: str) -> AuthResult:
         """Decide for a card: the local list (when enabled), then the CSMS when one is connected."""
         local = self.local(id_tag) if self.local_list_enabled else None
-        if local is not None and (self.local_pre_authorize or self.remote is None):
+        pre = self.local_pre_authorize and local is not None and local.accepted
+        if local is not None and (self.remote is None or pre):
             return local
+        # a listed card the list refuses is asked for (the CSMS may know better, OCPP
+        # 2.0.1 C14.FR.03); offline, the list's refusal stands (below)
         if self.remote is not None:
             try:
                 answer = await self.remote(id_tag)

@@ -29,6 +29,7 @@ from ncpa.energy.limits import Limit
 from ncpa.events import (
     FaultChanged,
     MeterSample,
+    ReservationEnded,
     SafetyAction,
     StatusChanged,
     TransactionStarted,
@@ -197,6 +198,15 @@ class Connector:
 
     # -- commands (from the station) --------------------------------------------
 
+    def end_reservation(self, reason: str) -> None:
+        """The reservation is over (ReservationEnded names why); nothing when there is none."""
+        res = self.reservation
+        if res is None:
+            return
+        self.reservation = None
+        log.info("reservation.ended", connector=self.cid, id=res.reservation_id, reason=reason)
+        self.station.bus.publish(ReservationEnded(self.cid, res.reservation_id, reason))
+
     async def begin_session(
         self, id_tag: str, parent_id_tag: str | None, reservation_id: int | None = None
     ) -> bool:
@@ -205,7 +215,7 @@ class Connector:
                 return False
             self.session = Session(id_tag, parent_id_tag, reservation_id=reservation_id)
             if reservation_id is not None:
-                self.reservation = None
+                self.end_reservation("used")
             await self._evaluate()
             return True
 
@@ -478,8 +488,11 @@ class Connector:
         station = self.station
         now = time.time()
         if self.reservation is not None and self.reservation.expiry_ts <= now:
-            log.info("reservation.expired", connector=self.cid, id=self.reservation.reservation_id)
-            self.reservation = None
+            self.end_reservation("expired")
+        if self.reservation is not None and (self.faults or not self.operative):
+            # a faulted or inoperative connector cannot hold it: the driver would find it
+            # unusable, and the CSMS may book another one
+            self.end_reservation("removed")
         if self.pilot == PilotState.A and self.session is not None:
             if self._tx is not None:
                 tag = self.session.id_tag
@@ -508,7 +521,7 @@ class Connector:
                     pending.parent_id_tag,
                     reservation_id=res.reservation_id if res is not None else None,
                 )
-                self.reservation = None
+                self.end_reservation("used")
             elif self.reservation is not None:  # held for its id tag
                 return
             elif station.auth_mode == "PLUGNCHARGE":

@@ -378,7 +378,8 @@ class ChargingStation:
         check_id_tag(id_tag)
         for other in self.connectors.values():  # the same id replaces a reservation
             if other.reservation and other.reservation.reservation_id == reservation_id:
-                other.reservation = None
+                other.end_reservation("replaced")
+                self._spawn(other.reevaluate())
         conn = self.connectors.get(connector_id)
         if conn is None:
             return "Rejected"
@@ -393,10 +394,16 @@ class ChargingStation:
         await conn.reevaluate()
         return "Accepted"
 
+    def reservation(self, connector_id: int) -> Reservation | None:
+        """The reservation holding a connector now (an expired one holds nothing)."""
+        conn = self.connectors.get(connector_id)
+        res = conn.reservation if conn is not None else None
+        return res if res is not None and res.expiry_ts > time.time() else None
+
     async def cancel_reservation(self, reservation_id: int) -> bool:
         for conn in self.connectors.values():
             if conn.reservation and conn.reservation.reservation_id == reservation_id:
-                conn.reservation = None
+                conn.end_reservation("cancelled")
                 await conn.reevaluate()
                 return True
         return False

@@ -26,6 +26,7 @@ from ocpp.exceptions import NotSupportedError as OcppNotSupported
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
+from ncpa.events import CardPresented
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
@@ -41,6 +42,7 @@ from ncpa.ocpp.frame_trace import FrameTrace
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
 from ncpa.ocpp.outbox import START, STOP, Item, Outbox
+from ncpa.ocpp.reservation_notices import ReservationNotices
 from ncpa.ocpp.security_log import SecurityLog
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
@@ -111,6 +113,14 @@ class OcppClient:
             ops=self,
             firmware_version=self.firmware_version,
         )
+        # C: the version's cache rules before the first connection (each adapter sets its
+        # own), and the id token types the CSMS named (2.0.1)
+        first = self.options.version if self.options.version != "auto" else self.options.auto_order
+        self.auth.version = first.split(",")[0].strip()
+        self.auth.token_type = lambda id_tag: self.ctx.id_token_types.get(id_tag, "")
+        self.auth.online = lambda: self.connected.is_set()
+        self.reservation_notices = ReservationNotices(station.bus, self._reservation_notice)
+        self._card_unsubscribe: Callable[[], None] | None = None
         self.boot_reason = "PowerUp"
         self.boot_reasons: BootReasons | None = None  # set by start()
         self.network: NetworkProfiles | None = None  # set by start()
@@ -164,6 +174,9 @@ class OcppClient:
             self.ctx.monitoring = DeviceMonitoring(self.ctx)
             await self.ctx.monitoring.start()
         self.recorder.attach()
+        self.reservation_notices.attach()
+        # a card at the reader is a card (ISO14443), whatever the CSMS once called that id
+        self._card_unsubscribe = self.station.bus.subscribe(self._card_presented, CardPresented)
         await self.recorder.reconcile()
         repaired = await self.outbox.repair_remote_ids()
         if repaired:
@@ -206,6 +219,10 @@ class OcppClient:
 
     async def stop(self) -> None:
         self.recorder.detach()
+        await self.reservation_notices.detach()
+        if self._card_unsubscribe is not None:
+            self._card_unsubscribe()
+            self._card_unsubscribe = None
         if self.station.authorizer.remote is self.auth:
             self.station.authorizer.remote = None
         # without the client, the core's own defaults apply again
@@ -318,10 +335,25 @@ class OcppClient:
         for cid in [0, *self.station.connector_ids]:
             status, code = self.current_status(cid)
             self.recorder.queue_status(cid, status, code)
+        self.reservation_notices.kick()
         await self.security.flush()
         await self.firmware.resume()  # the restart into a new release, if that was one
         if self.ctx.monitoring is not None:
             await self.ctx.monitoring.flush()
+
+    def _card_presented(self, ev: CardPresented) -> None:
+        self.ctx.id_token_types.pop(ev.uid, None)
+
+    async def _reservation_notice(self, reservation_id: int, status: str) -> bool:
+        """A reservation that ended on its own, told live (ReservationNotices keeps it
+        while offline)."""
+        adapter = self.adapter
+        if adapter is None or not self.connected.is_set():
+            return False
+        payload = adapter.notification("reservation", status, reservation_id)
+        if payload is not None:
+            await self.try_send(payload)
+        return True
 
     # -- security ------------------------------------------------------------------------
 

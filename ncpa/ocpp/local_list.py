@@ -7,6 +7,7 @@ update, versions, sizes) are here once.
 
 from __future__ import annotations
 
+from ncpa.charging.authorization import CARD_STATUSES, check_id_tag
 from ncpa.log import get_logger
 from ncpa.ocpp.context import OcppContext
 from ncpa.store import WhitelistEntry
@@ -39,6 +40,14 @@ async def update(
     if len(updates) > settings.get_int("SendLocalListMaxLength"):
         return "Failed"
     current = int(await store.get_setting(VERSION_KEY, 0))
+    try:  # all or nothing: check every entry before the list changes
+        for token, entry in updates:
+            check_id_tag(token)
+            if entry is not None and entry.status not in CARD_STATUSES:
+                raise ValueError(f"{token}: status {entry.status}")
+    except ValueError as e:
+        log.warning("ocpp.local_list.invalid", error=str(e))
+        return "Failed"
     if full:
         cards = [e for _t, e in updates if e is not None]
         if len(cards) > settings.get_int("LocalAuthListMaxLength"):

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from hal.board import Board
     from ncpa.charging.authorization import Authorizer
     from ncpa.charging.connector import ConnectorView
+    from ncpa.charging.reservation import Reservation
     from ncpa.charging.states import LockMode
     from ncpa.config import Config
     from ncpa.energy.limits import CurrentLimits
@@ -59,3 +60,4 @@ class StationPort(Protocol):
         parent_id_tag: str | None = None,
     ) -> str: ...
     async def cancel_reservation(self, reservation_id: int) -> bool: ...
+    def reservation(self, connector_id: int) -> Reservation | None: ...

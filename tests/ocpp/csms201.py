@@ -3,6 +3,7 @@ the same quirks and records as the 1.6 one (tests/ocpp/csms.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.routing import on
@@ -31,10 +32,15 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
     def on_status(self, **_: Any) -> call_result.StatusNotification:
         return call_result.StatusNotification()
 
+    def id_token_info(self, token: str) -> dict[str, Any]:
+        """The status the quirks give, and what the test adds (groupIdToken, expiry)."""
+        csms = self.csms
+        extra = csms.token_info(token) if csms.token_info is not None else {}
+        return {"status": csms.quirks.id_tag_status(token), **extra}
+
     @on("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
-        status = self.csms.quirks.id_tag_status(id_token["id_token"])
-        return call_result.Authorize(id_token_info={"status": status})
+        return call_result.Authorize(id_token_info=self.id_token_info(id_token["id_token"]))
 
     @on("TransactionEvent")
     def on_transaction_event(
@@ -43,8 +49,8 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
         if event_type == "Started":
             self.csms.starts += 1
         if id_token is not None:
-            status = self.csms.quirks.id_tag_status(id_token["id_token"])
-            return call_result.TransactionEvent(id_token_info={"status": status})
+            info = self.id_token_info(id_token["id_token"])
+            return call_result.TransactionEvent(id_token_info=info)
         return call_result.TransactionEvent()
 
     @on("MeterValues")
@@ -107,6 +113,8 @@ class Csms201(Csms):
     def __init__(self, quirks: Quirks | None = None, **kw: Any) -> None:
         quirks = quirks or Quirks(subprotocols=["ocpp2.0.1"])
         super().__init__(quirks, **kw)
+        # token -> idTokenInfo fields beside the status (groupIdToken, cacheExpiryDateTime)
+        self.token_info: Callable[[str], dict[str, Any]] | None = None
 
 
 __all__ = ["Csms201", "CsmsSide201", "now_iso"]

@@ -41,6 +41,7 @@ class V16Adapter:
     def endpoint(self, ctx: OcppContext, transport: Transport) -> RpcEndpoint:
         from ncpa.ocpp.v16.charge_point import ChargePoint
 
+        ctx.auth.version = "1.6"  # the cache's 1.6 rules (no AuthCacheLifeTime)
         cp = ChargePoint(ctx)
         return RpcEndpoint(
             transport,

@@ -7,6 +7,7 @@ from typing import Any
 from ocpp.v16 import call_result
 
 from ncpa.log import get_logger
+from ncpa.ocpp.reservation_rule import remote_start_admitted
 from ncpa.ocpp.routing import on
 from ncpa.ocpp.v16.base import Handlers
 
@@ -77,6 +78,8 @@ class CoreHandlers(Handlers):
         candidates = [connector_id] if connector_id else station.connector_ids
         if not any(_free(station.view(c)) for c in candidates):
             return rejected("no free connector")
+        if not await remote_start_admitted(ctx, id_tag, connector_id):
+            return rejected("reserved for another id tag")
         if ctx.settings.get_bool("AuthorizeRemoteTxRequests"):
             # authorizing may need an Authorize.req: answer first, then start
             self.after_reply(ctx.ops.remote_start(id_tag, connector_id, charging_profile, True))

@@ -46,6 +46,7 @@ class V201Adapter:
         from ncpa.ocpp.v201.charge_point import ChargePoint201
 
         self.ctx = ctx
+        ctx.auth.version = "2.0.1"  # the cache's 2.0.1 rules (AuthCacheLifeTime)
         cp = ChargePoint201(ctx)
         return RpcEndpoint(
             transport,
@@ -132,6 +133,10 @@ class V201Adapter:
         if kind in ("log", "diagnostics"):
             rid = None if status == "Idle" else request_id  # Idle: no upload under way
             return call.LogStatusNotification(status=status, request_id=rid)
+        if kind == "reservation" and request_id is not None:  # H04: Expired | Removed
+            return call.ReservationStatusUpdate(
+                reservation_id=request_id, reservation_update_status=status
+            )
         return None
 
     # -- the queue ---------------------------------------------------------------------

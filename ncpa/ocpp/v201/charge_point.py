@@ -13,6 +13,7 @@ from ncpa.ocpp.v201.monitors import MonitorsBlock
 from ncpa.ocpp.v201.provisioning import ProvisioningBlock
 from ncpa.ocpp.v201.remote_control import RemoteControlBlock
 from ncpa.ocpp.v201.security import SecurityBlock
+from ncpa.ocpp.v201.reservation import ReservationBlock
 from ncpa.ocpp.v201.smart_charging import SmartChargingBlock
 from ncpa.ocpp.v201.transaction_status import TransactionStatusBlock
 
@@ -30,5 +31,6 @@ class ChargePoint201(
     FirmwareBlock,
     DiagnosticsBlock,
     MonitorsBlock,
+    ReservationBlock,
 ):
     """Routes by the `@on` handlers of its blocks (ncpa/ocpp/handler_base.py)."""

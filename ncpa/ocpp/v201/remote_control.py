@@ -9,6 +9,7 @@ from typing import Any
 from ocpp.v201 import call_result
 
 from ncpa.log import get_logger
+from ncpa.ocpp.reservation_rule import remote_start_admitted
 from ncpa.ocpp.routing import on
 from ncpa.ocpp.v201 import transactions
 from ncpa.ocpp.v201.adapter import TRIGGERS
@@ -59,12 +60,14 @@ class RemoteControlBlock(Block):
         free = [c for c in candidates if station.view(c).transaction is None]
         if not any(station.view(c).status in _FREE for c in free):
             return rejected("NoFreeEvse")
+        group = group_id_token.get("id_token") if group_id_token else None
+        if not await remote_start_admitted(ctx, token, cid, group):
+            return rejected("Reserved")  # H03: only its idToken or groupIdToken
         ctx.id_token_types[token] = str(id_token.get("type", "Central"))
         ctx.remote_start_ids[token] = remote_start_id
         if ctx.settings.get_bool("AuthorizeRemoteTxRequests"):
             self.after_reply(ctx.ops.remote_start(token, cid, profile, True))
             return call_result.RequestStartTransaction(status="Accepted")
-        group = group_id_token.get("id_token") if group_id_token else None
         ok = await station.remote_start(token, cid, group)
         if not ok:
             return rejected("Refused")

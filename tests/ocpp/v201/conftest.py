@@ -28,3 +28,19 @@ async def csms201_factory() -> AsyncIterator[Callable[..., Awaitable[Csms201]]]:
 @pytest.fixture
 async def csms(csms201_factory: Callable[..., Awaitable[Csms201]]) -> Csms201:
     return await csms201_factory()
+
+
+@pytest.fixture
+async def csms_on_port() -> AsyncIterator[Callable[[int], Awaitable[Csms201]]]:
+    """Start a v201 CSMS on a given port (an outage, then the CSMS again). Ask for this
+    fixture before `agent_factory`: it stops its CSMSs after the agents have stopped."""
+    servers: list[Csms201] = []
+
+    async def start(port: int) -> Csms201:
+        c = await Csms201(Quirks(subprotocols=["ocpp2.0.1"])).start(port)
+        servers.append(c)
+        return c
+
+    yield start
+    for c in servers:
+        await c.stop()
