@@ -121,6 +121,7 @@ class OcppClient:
         self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
+        self._aligned_changed = asyncio.Event()  # an aligned-data interval was changed
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -430,18 +431,33 @@ class OcppClient:
 
     async def _aligned(self) -> None:
         """Clock-aligned meter values (ClockAlignedDataInterval), online or not: those of a
-        transaction go to the outbox."""
+        transaction go to the outbox. The ones kept for the transaction's end follow
+        AlignedTxEndedInterval (2.0.1's AlignedDataCtrlr.TxEndedInterval; 0, the default,
+        and under 1.6: the same interval)."""
         while True:
             interval = self.settings.get_int("ClockAlignedDataInterval")
-            if interval <= 0:
-                await asyncio.sleep(5)
+            ended = self.settings.get_int("AlignedTxEndedInterval") or interval
+            steps = [i for i in (interval, ended) if i > 0]
+            self._aligned_changed.clear()
+            if not steps:
+                await self._aligned_changed.wait()
                 continue
-            await asyncio.sleep(interval - (time.time() % interval))
-            await self.send_aligned_meter_values()
+            now = time.time()
+            due = min(now + i - (now % i) for i in steps)
+            with contextlib.suppress(TimeoutError):
+                # a new interval from the CSMS starts at once, not after the old one
+                async with asyncio.timeout(due - now):
+                    await self._aligned_changed.wait()
+                    continue
+            t = round(due)
+            await self.send_aligned_meter_values(
+                updated=interval > 0 and t % interval == 0,
+                ended=ended > 0 and t % ended == 0,
+            )
 
-    async def send_aligned_meter_values(self) -> None:
-        measurands = self.settings.get_csl("MeterValuesAlignedData")
-        stop_measurands = self.settings.get_csl("StopTxnAlignedData")
+    async def send_aligned_meter_values(self, updated: bool = True, ended: bool = True) -> None:
+        measurands = self.settings.get_csl("MeterValuesAlignedData") if updated else []
+        stop_measurands = self.settings.get_csl("StopTxnAlignedData") if ended else []
         for cid in self.station.connector_ids:
             sample = self.recorder.latest.get(cid)
             if sample is None:
@@ -662,6 +678,8 @@ class OcppClient:
             self.sync_pre_authorize()
         elif key in ("LocalAuthListEnabled", "ConnectionTimeOut"):
             self.sync_core_settings()
+        elif key in ("ClockAlignedDataInterval", "AlignedTxEndedInterval"):
+            self._aligned_changed.set()
         elif key == "HeartbeatInterval" and self.session is not None:
             self.session.heartbeat_changed.set()
         elif key in ("SecurityProfile", "AuthorizationKey"):
