@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ncpa.energy.limits import Limit
     from ncpa.ocpp.context import OcppContext
     from ncpa.ocpp.outbox import Item
     from ncpa.ocpp.rpc import Dialect, RpcEndpoint, Transport
@@ -52,6 +53,13 @@ class Adapter(Protocol):
     def security_event(self, kind: str, timestamp: str, info: str) -> Any: ...
     def sign_certificate(self, csr: str) -> Any: ...
     def notification(self, kind: str, status: str, request_id: int | None) -> Any | None: ...
+    def charging_limit(
+        self, connector_id: int, limit: Limit | None, before: str | None
+    ) -> Any | None:
+        """A local limit now constrains the connector (or, None, no longer does): the
+        message that tells the CSMS (ncpa/ocpp/local_limits.py), None when none exists."""
+        ...
+
     def outbox_call(self, ctx: OcppContext, item: Item) -> Any | None:
         """The call for a queued row (None: the row cannot be sent and is discarded)."""
         ...

@@ -26,6 +26,7 @@ from ocpp.exceptions import NotSupportedError as OcppNotSupported
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
+from ncpa.energy.limits import Limit
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
@@ -37,6 +38,7 @@ from ncpa.ocpp.diagnostics import Diagnostics
 from ncpa.ocpp.firmware import FirmwareManager
 from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
 from ncpa.ocpp.frame_trace import FrameTrace
+from ncpa.ocpp.local_limits import LocalLimitWatch
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
 from ncpa.ocpp.outbox import START, STOP, Item, Outbox
@@ -80,6 +82,9 @@ class OcppClient:
         self.recorder.online = lambda: self.connected.is_set()
         self.auth = RemoteAuthorization(self.settings, self.cache, self._ask_csms, self._listed)
         self.smart = SmartCharging(station, self.outbox, self.settings)
+        self.local_limits = LocalLimitWatch(
+            station.limits, station.connector_ids, self._tell_charging_limit
+        )
         base = self.options.data_dir / "ocpp"
         self.certs = CertificateStore(
             base / "certs", self.settings.get_int("CertificateStoreMaxLength")
@@ -157,6 +162,7 @@ class OcppClient:
             for name, work in (
                 ("ocpp-recorder", self.recorder.run),
                 ("ocpp-aligned", self._aligned),
+                ("ocpp-local-limits", self.local_limits.run),
                 ("ocpp-connection", self._run),
             )
         ]
@@ -268,6 +274,7 @@ class OcppClient:
 
     async def session_accepted(self, session: Session) -> None:
         self.connected.set()
+        self.local_limits.resend()
         self.sync_pre_authorize()
         # in the background, so that a CSMS slow to answer them cannot hold up the outbox
         self._spawn(self._announce())
@@ -408,6 +415,18 @@ class OcppClient:
         adapter = self.adapter
         if adapter is not None:
             await self.try_send(adapter.status(connector_id, status, code), while_pending)
+
+    async def _tell_charging_limit(
+        self, connector_id: int, limit: Limit | None, before: str | None
+    ) -> bool:
+        """True once the CSMS knows (or this version has nothing to tell it)."""
+        adapter = self.adapter
+        if adapter is None or not self.connected.is_set():
+            return False
+        payload = adapter.charging_limit(connector_id, limit, before)
+        if payload is None:
+            return True
+        return await self.try_send(payload) is not None
 
     async def send_meter_values(
         self, connector_id: int, context: str, measurands: list[str]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -314,3 +315,33 @@ async def test_request_start_with_a_tx_profile(csms: Csms201, agent_factory: Age
     await until(lambda: agent.plant.connectors[1].offered_a == 7, 10, "pilot")
     installed = agent.client.smart.matching(purpose="TxProfile")
     assert [p.transaction_id for p in installed] == [int(tx.rsplit("-", 1)[1])]
+
+
+async def test_a_local_limit_below_the_profiles_is_told_once_per_source(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    agent.client.local_limits.hold = 0.3
+    limits = agent.station.limits
+    await set_profile(csms, 1, profile(1, "TxDefaultProfile", 16, stack=1))
+    await until(lambda: csms_limit(agent) == 16, 5, "profile")
+    limits.set("grid", 8.0)  # the household draws: the grid limit wins
+    told = (await csms.wait_for("NotifyChargingLimit"))[0].payload
+    assert told["evseId"] == 1
+    assert told["chargingLimit"] == {"chargingLimitSource": "EMS"}
+    assert told["chargingSchedule"][0]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 8.0}
+    ]
+    for amps in (7.5, 7.0, 6.5):  # new values, the same source: nothing new to tell
+        limits.set("grid", amps)
+    limits.set("installer", 6.0)  # a fixed cap below it: another source
+    other = await csms.wait_for("NotifyChargingLimit", 2)
+    assert other[1].payload["chargingLimit"]["chargingLimitSource"] == "Other"
+    limits.set("grid", 20.0)
+    limits.set("installer", None)  # the profile is the limit again
+    cleared = (await csms.wait_for("ClearedChargingLimit"))[0].payload
+    assert cleared == {"chargingLimitSource": "Other", "evseId": 1}
+    await asyncio.sleep(0.5)
+    assert len(csms.calls("NotifyChargingLimit")) == 2
+    # above the profile the grid limit constrains nothing
+    assert limits.effective(1).source == "csms"
