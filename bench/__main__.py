@@ -44,8 +44,13 @@ BENCHMARKS = [
     Benchmark("api_churn", "RSS after 2,000 HTTPS connections opened and closed (MB)", {}),
     Benchmark("grid_reduction", "grid measurement -> lower pilot offer (ms)", {"--steps": "200"}),
     Benchmark("profile_to_pilot", "charging profile -> pilot offer (ms)"),
-    Benchmark("ocpp_replay", "OCPP message replay"),
-    Benchmark("ocpp_profile_to_pilot", "SetChargingProfile from the CSMS -> pilot offer (ms)"),
+    Benchmark(
+        "ocpp_replay", "OCPP message replay, 1.6 and 2.0.1, against 1/RTT", {"--messages": "1000"}
+    ),
+    Benchmark(
+        "ocpp_profile_to_pilot",
+        "SetChargingProfile from the CSMS (1.6 and 2.0.1) -> pilot offer (ms)",
+    ),
     Benchmark(
         "web_page", "web page weight (kB) and first render in Chromium (ms)", {"--runs": "5"}
     ),

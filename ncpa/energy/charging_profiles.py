@@ -79,6 +79,7 @@ class ChargingSchedule:
     duration: int | None = None
     start_schedule: float | None = None  # epoch seconds
     min_charging_rate: float | None = None
+    schedule_id: int | None = None  # OCPP 2.0.1 chargingSchedule.id (reported back as given)
 
 
 @dataclass(frozen=True)
@@ -416,13 +417,18 @@ class ChargingProfiles:
         log.info("profiles.loaded", count=len(loaded))
 
     async def install(
-        self, profile: ChargingProfile, open_transactions: dict[int, tuple[int, float]]
+        self,
+        profile: ChargingProfile,
+        open_transactions: dict[int, tuple[int, float]],
+        *,
+        replace_same_level: bool = True,
     ) -> None:
         """SetChargingProfile. Raises ProfileError (and changes nothing) if it is invalid.
 
         open_transactions: connector_id -> (local transaction id, transaction start epoch).
-        A profile with the same id, or with the same stack level, purpose and connector,
-        is replaced.
+        A profile with the same id, or (1.6, `replace_same_level`) with the same stack
+        level, purpose and connector, is replaced. OCPP 2.0.1 keeps same-level profiles
+        whose validity periods do not overlap (its adapter refuses those that do).
         """
         async with self._lock:
             new = validate(profile, open_transactions, self._clock())
@@ -432,7 +438,8 @@ class ChargingProfiles:
                 for old in self._profiles.values()
                 if old.id == new.id
                 or (
-                    old.stack_level == new.stack_level
+                    replace_same_level
+                    and old.stack_level == new.stack_level
                     and old.purpose == new.purpose
                     and old.connector_id == new.connector_id
                 )

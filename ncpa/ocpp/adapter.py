@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ncpa.energy.limits import Limit
     from ncpa.ocpp.context import OcppContext
     from ncpa.ocpp.outbox import Item
     from ncpa.ocpp.rpc import Dialect, RpcEndpoint, Transport
@@ -60,6 +61,13 @@ class Adapter(Protocol):
 
     def data_transfer_answer(self, res: dict[str, Any]) -> dict[str, Any]:
         """{"status": ..., "data": ...} of a DataTransfer answer (as received)."""
+        ...
+
+    def charging_limit(
+        self, connector_id: int, limit: Limit | None, before: str | None
+    ) -> Any | None:
+        """A local limit now constrains the connector (or, None, no longer does): the
+        message that tells the CSMS (ncpa/ocpp/local_limits.py), None when none exists."""
         ...
 
     def outbox_call(self, ctx: OcppContext, item: Item) -> Any | None:

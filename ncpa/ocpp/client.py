@@ -27,6 +27,7 @@ from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
 from ncpa.events import CardPresented
+from ncpa.energy.limits import Limit
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
@@ -39,6 +40,7 @@ from ncpa.ocpp.diagnostics import Diagnostics
 from ncpa.ocpp.firmware import FirmwareManager
 from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
 from ncpa.ocpp.frame_trace import FrameTrace
+from ncpa.ocpp.local_limits import LocalLimitWatch
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
 from ncpa.ocpp.outbox import START, STOP, Item, Outbox
@@ -84,6 +86,9 @@ class OcppClient:
         self.recorder.online = lambda: self.connected.is_set()
         self.auth = RemoteAuthorization(self.settings, self.cache, self._ask_csms, self._listed)
         self.smart = SmartCharging(station, self.outbox, self.settings)
+        self.local_limits = LocalLimitWatch(
+            station.limits, station.connector_ids, self._tell_charging_limit
+        )
         base = self.options.data_dir / "ocpp"
         self.certs = CertificateStore(
             base / "certs", self.settings.get_int("CertificateStoreMaxLength")
@@ -137,6 +142,7 @@ class OcppClient:
         self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
+        self._aligned_changed = asyncio.Event()  # an aligned-data interval was changed
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -190,6 +196,7 @@ class OcppClient:
             for name, work in (
                 ("ocpp-recorder", self.recorder.run),
                 ("ocpp-aligned", self._aligned),
+                ("ocpp-local-limits", self.local_limits.run),
                 ("ocpp-connection", self._run),
             )
         ]
@@ -324,6 +331,7 @@ class OcppClient:
         if self.network is not None:
             self.network.connected()
             await self._raise_security_profile()
+        self.local_limits.resend()
         self.sync_pre_authorize()
         # in the background, so that a CSMS slow to answer them cannot hold up the outbox
         self._spawn(self._announce())
@@ -500,6 +508,18 @@ class OcppClient:
         if adapter is not None:
             await self.try_send(adapter.status(connector_id, status, code), while_pending)
 
+    async def _tell_charging_limit(
+        self, connector_id: int, limit: Limit | None, before: str | None
+    ) -> bool:
+        """True once the CSMS knows (or this version has nothing to tell it)."""
+        adapter = self.adapter
+        if adapter is None or not self.connected.is_set():
+            return False
+        payload = adapter.charging_limit(connector_id, limit, before)
+        if payload is None:
+            return True
+        return await self.try_send(payload) is not None
+
     async def send_meter_values(
         self, connector_id: int, context: str, measurands: list[str]
     ) -> None:
@@ -522,18 +542,33 @@ class OcppClient:
 
     async def _aligned(self) -> None:
         """Clock-aligned meter values (ClockAlignedDataInterval), online or not: those of a
-        transaction go to the outbox."""
+        transaction go to the outbox. The ones kept for the transaction's end follow
+        AlignedTxEndedInterval (2.0.1's AlignedDataCtrlr.TxEndedInterval; 0, the default,
+        and under 1.6: the same interval)."""
         while True:
             interval = self.settings.get_int("ClockAlignedDataInterval")
-            if interval <= 0:
-                await asyncio.sleep(5)
+            ended = self.settings.get_int("AlignedTxEndedInterval") or interval
+            steps = [i for i in (interval, ended) if i > 0]
+            self._aligned_changed.clear()
+            if not steps:
+                await self._aligned_changed.wait()
                 continue
-            await asyncio.sleep(interval - (time.time() % interval))
-            await self.send_aligned_meter_values()
+            now = time.time()
+            due = min(now + i - (now % i) for i in steps)
+            with contextlib.suppress(TimeoutError):
+                # a new interval from the CSMS starts at once, not after the old one
+                async with asyncio.timeout(due - now):
+                    await self._aligned_changed.wait()
+                    continue
+            t = round(due)
+            await self.send_aligned_meter_values(
+                updated=interval > 0 and t % interval == 0,
+                ended=ended > 0 and t % ended == 0,
+            )
 
-    async def send_aligned_meter_values(self) -> None:
-        measurands = self.settings.get_csl("MeterValuesAlignedData")
-        stop_measurands = self.settings.get_csl("StopTxnAlignedData")
+    async def send_aligned_meter_values(self, updated: bool = True, ended: bool = True) -> None:
+        measurands = self.settings.get_csl("MeterValuesAlignedData") if updated else []
+        stop_measurands = self.settings.get_csl("StopTxnAlignedData") if ended else []
         for cid in self.station.connector_ids:
             sample = self.recorder.latest.get(cid)
             if sample is None:
@@ -780,6 +815,8 @@ class OcppClient:
             self.sync_pre_authorize()
         elif key in ("LocalAuthListEnabled", "ConnectionTimeOut"):
             self.sync_core_settings()
+        elif key in ("ClockAlignedDataInterval", "AlignedTxEndedInterval"):
+            self._aligned_changed.set()
         elif key == "HeartbeatInterval" and self.session is not None:
             self.session.heartbeat_changed.set()
         elif (

@@ -11,8 +11,16 @@ _PHASES = ("L1", "L2", "L3")
 
 
 def sampled_values(
-    reading: MeterReading, measurands: list[str], context: str, offered_a: float, phases: int
+    reading: MeterReading,
+    measurands: list[str],
+    context: str,
+    offered_a: float,
+    phases: int,
+    *,
+    edges_energy_only: bool = True,
 ) -> list[dict[str, Any]]:
+    """edges_energy_only: in the Transaction.Begin / End contexts, only the energy
+    registers (1.6 central systems); 2.0.1's TxStarted/TxEndedMeasurands name their own."""
     out: list[dict[str, Any]] = []
 
     def add(measurand: str, value: str, unit: str, phase: str | None = None) -> None:
@@ -28,7 +36,7 @@ def sampled_values(
         out.append(sv)
 
     used = _PHASES[: max(1, phases)]
-    if context in ("Transaction.Begin", "Transaction.End"):
+    if edges_energy_only and context in ("Transaction.Begin", "Transaction.End"):
         # some central systems take any sample in these contexts as meter start/stop
         measurands = [m for m in measurands if m.startswith("Energy.") and "Register" in m]
     # the energy register last: some central systems keep the last energy value of a message
@@ -51,9 +59,17 @@ def sampled_values(
 
 
 def meter_value(
-    reading: MeterReading, measurands: list[str], context: str, offered_a: float, phases: int
+    reading: MeterReading,
+    measurands: list[str],
+    context: str,
+    offered_a: float,
+    phases: int,
+    *,
+    edges_energy_only: bool = True,
 ) -> dict[str, Any]:
     return {
         "timestamp": fmt_time(reading.timestamp),
-        "sampled_value": sampled_values(reading, measurands, context, offered_a, phases),
+        "sampled_value": sampled_values(
+            reading, measurands, context, offered_a, phases, edges_energy_only=edges_energy_only
+        ),
     }

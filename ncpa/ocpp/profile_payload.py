@@ -56,6 +56,7 @@ def profile_from_payload(
             duration=s.get("duration"),
             start_schedule=_time(s, "start_schedule"),
             min_charging_rate=None if min_rate is None else float(min_rate),
+            schedule_id=None if s.get("id") is None else int(s["id"]),
         ),
         recurrency=data.get("recurrency_kind"),
         valid_from=_time(data, "valid_from"),

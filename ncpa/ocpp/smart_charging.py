@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ncpa.charging.station import ChargingStation
-from ncpa.energy.charging_profiles import ChargingProfiles, ProfileError
+from ncpa.energy.charging_profiles import ChargingProfile, ChargingProfiles, ProfileError
 from ncpa.energy.csms_limit import CsmsLimitSource, mains_voltage
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import Outbox
@@ -58,6 +58,23 @@ class SmartCharging:
     def count(self) -> int:
         return len(self.profiles.profiles)
 
+    def matching(
+        self,
+        connector_id: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+        ids: list[int] | None = None,
+    ) -> list[ChargingProfile]:
+        """The installed profiles that match every criterion given."""
+        return [
+            p
+            for p in self.profiles.profiles
+            if (connector_id is None or p.connector_id == connector_id)
+            and (purpose is None or p.purpose == purpose)
+            and (stack_level is None or p.stack_level == stack_level)
+            and (not ids or p.id in ids)
+        ]
+
     def installed(
         self,
         connector_id: int | None = None,
@@ -68,24 +85,38 @@ class SmartCharging:
         """(connector, payload) of the installed profiles that match every criterion given."""
         return [
             (p.connector_id, profile_to_payload(p))
-            for p in self.profiles.profiles
-            if (connector_id is None or p.connector_id == connector_id)
-            and (purpose is None or p.purpose == purpose)
-            and (stack_level is None or p.stack_level == stack_level)
-            and (not ids or p.id in ids)
+            for p in self.matching(connector_id, purpose, stack_level, ids)
         ]
 
     async def set_profile(self, connector_id: int, payload: Mapping[str, Any]) -> str:
+        problem = await self.install(connector_id, payload)
+        return "Accepted" if problem is None else "Rejected"
+
+    async def install(
+        self,
+        connector_id: int,
+        payload: Mapping[str, Any],
+        *,
+        local_ids: Mapping[str, int] | None = None,
+        replace_same_level: bool = True,
+    ) -> str | None:
+        """Install a profile; None, or why it was refused (nothing changed then).
+
+        local_ids: the CSMS's transaction ids -> ours (default: the ids the CSMS gave
+        the open transactions, as 1.6 has them; 2.0.1 passes its own)."""
         if connector_id != 0 and connector_id not in self.station.connector_ids:
-            return "Rejected"
+            return f"no connector {connector_id}"
         try:
-            profile = profile_from_payload(connector_id, payload, await self._local_ids())
-            await self.profiles.install(profile, self.source.open_transactions)
+            ids = await self._local_ids() if local_ids is None else local_ids
+            profile = profile_from_payload(connector_id, payload, ids)
+            await self.profiles.install(
+                profile, self.source.open_transactions, replace_same_level=replace_same_level
+            )
         except (ProfileError, KeyError, TypeError, ValueError) as e:
             log.warning("ocpp.profile.rejected", connector=connector_id, reason=str(e))
-            return "Rejected"
+            return str(e)
         self.source.refresh()
-        return "Accepted"
+        return None
 
     async def clear(
         self,

@@ -17,7 +17,7 @@ from typing import Any
 from ncpa.charging.station import ChargingStation
 from ncpa.events import MeterSample, StatusChanged, TransactionStarted, TransactionStopped
 from ncpa.log import get_logger
-from ncpa.ocpp.meter_values import meter_value
+from ncpa.ocpp.meter_values import meter_value, sampled_values
 from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Outbox
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
@@ -28,6 +28,11 @@ log = get_logger(__name__)
 
 WATERMARK = "ocpp.tx_watermark"  # store setting: transactions up to this id predate OCPP
 STOP_DATA = "stop_data"  # a writer job: keep a meter value for the transaction's Stop
+MAX_KEPT = 500  # meter values kept for one transaction's Stop / Ended (bounded memory, frame)
+# neutral extras of the start / stop rows (2.0.1's TxStarted / TxEndedMeasurands; 1.6 has
+# no place for them): the samples that go with the meter start / stop
+BEGIN = "begin"
+END = "end"
 
 
 class TransactionRecorder:
@@ -38,6 +43,8 @@ class TransactionRecorder:
         self.phases = station.config.station.phases
         self._queue: asyncio.Queue[tuple[str, int, dict[str, Any]]] = asyncio.Queue()
         self._last_sample: dict[int, float] = {}
+        self._last_ended: dict[int, float] = {}  # TxEndedSampleInterval, per connector
+        self._kept: dict[int, int] = {}  # meter values kept for a transaction's Stop
         self.latest: dict[int, MeterSample] = {}
         self._unsubscribe: list[Any] = []
         self.created = time.time()
@@ -61,14 +68,30 @@ class TransactionRecorder:
 
     def _started(self, ev: TransactionStarted) -> None:
         self._last_sample[ev.connector_id] = ev.timestamp
-        self._queue.put_nowait(
-            (
-                START,
-                ev.transaction_id,
-                start_payload(
-                    ev.connector_id, ev.id_tag, ev.meter_start_wh, ev.timestamp, ev.reservation_id
-                ),
-            )
+        self._last_ended[ev.connector_id] = ev.timestamp
+        payload = start_payload(
+            ev.connector_id, ev.id_tag, ev.meter_start_wh, ev.timestamp, ev.reservation_id
+        )
+        begin = self._edge_values(ev.connector_id, "TxStartedMeasurands", "Transaction.Begin")
+        if begin:
+            payload = with_extras(payload, **{BEGIN: begin})
+        self._queue.put_nowait((START, ev.transaction_id, payload))
+
+    def _edge_values(self, connector_id: int, key: str, context: str) -> list[dict[str, Any]]:
+        """The sampled values of the measurands a 2.0.1 setting names, from the newest
+        reading, for the Started / Ended event (the energy register is the meter start /
+        stop already)."""
+        measurands = [m for m in self.settings.get_csl(key) if m != "Energy.Active.Import.Register"]
+        sample = self.latest.get(connector_id)
+        if not measurands or sample is None:
+            return []
+        return sampled_values(
+            sample.reading,
+            measurands,
+            context,
+            sample.offered_a,
+            self.phases,
+            edges_energy_only=False,
         )
 
     def _stopped(self, ev: TransactionStopped) -> None:
@@ -85,6 +108,10 @@ class TransactionRecorder:
                     sample.reading, measurands, "Transaction.End", sample.offered_a, self.phases
                 )
             ]
+        end = self._edge_values(ev.connector_id, "StopTxnSampledData", "Transaction.End")
+        if end:
+            payload = with_extras(payload, **{END: end})
+        self._kept.pop(ev.transaction_id, None)
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
 
     def _status(self, ev: StatusChanged) -> None:
@@ -105,8 +132,11 @@ class TransactionRecorder:
 
     def _sample(self, ev: MeterSample) -> None:
         self.latest[ev.connector_id] = ev
+        if ev.transaction_id is None:
+            return
+        self._keep_ended_sample(ev)
         interval = self.settings.get_int("MeterValueSampleInterval")
-        if ev.transaction_id is None or interval <= 0:
+        if interval <= 0:
             return
         ts = ev.reading.timestamp
         last = self._last_sample.get(ev.connector_id, 0.0)
@@ -115,11 +145,34 @@ class TransactionRecorder:
         self._last_sample[ev.connector_id] = ts
         self.queue_meter(ev, "Sample.Periodic", self.settings.get_csl("MeterValuesSampledData"))
 
+    def _keep_ended_sample(self, ev: MeterSample) -> None:
+        """2.0.1 TxEndedSampleInterval: a sample of TxEndedMeasurands every so many seconds
+        of the transaction, for its Ended event (0, the default: none, as 1.6 does)."""
+        interval = self.settings.get_int("TxEndedSampleInterval")
+        measurands = self.settings.get_csl("StopTxnSampledData")
+        if interval <= 0 or not measurands:
+            return
+        ts = ev.reading.timestamp
+        if ts - self._last_ended.get(ev.connector_id, 0.0) < interval:
+            return
+        self._last_ended[ev.connector_id] = ts
+        self._keep(ev, measurands, "Sample.Periodic")
+
     def remember_aligned(self, ev: MeterSample, measurands: list[str]) -> None:
         """A clock-aligned value for the transaction's Stop (StopTxnAlignedData); kept in
         the store through the writer, so it stays in order with the Stop."""
+        self._keep(ev, measurands, "Sample.Clock")
+
+    def _keep(self, ev: MeterSample, measurands: list[str], context: str) -> None:
         assert ev.transaction_id is not None
-        mv = meter_value(ev.reading, measurands, "Sample.Clock", ev.offered_a, self.phases)
+        kept = self._kept.get(ev.transaction_id, 0)
+        if kept >= MAX_KEPT:
+            if kept == MAX_KEPT:
+                log.warning("ocpp.stop_data.full", tx=ev.transaction_id, kept=kept)
+                self._kept[ev.transaction_id] = kept + 1
+            return
+        self._kept[ev.transaction_id] = kept + 1
+        mv = meter_value(ev.reading, measurands, context, ev.offered_a, self.phases)
         self._queue.put_nowait((STOP_DATA, ev.transaction_id, mv))
 
     def queue_meter(self, ev: MeterSample, context: str, measurands: list[str]) -> None:

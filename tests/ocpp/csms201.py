@@ -73,6 +73,10 @@ class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
     def on_notify_charging_limit(self, **_: Any) -> call_result.NotifyChargingLimit:
         return call_result.NotifyChargingLimit()
 
+    @on("ClearedChargingLimit")
+    def on_cleared_charging_limit(self, **_: Any) -> call_result.ClearedChargingLimit:
+        return call_result.ClearedChargingLimit()
+
     @on("ReportChargingProfiles")
     def on_report_charging_profiles(self, **_: Any) -> call_result.ReportChargingProfiles:
         return call_result.ReportChargingProfiles()

@@ -113,6 +113,9 @@ class V16Adapter:
             return call.LogStatusNotification(status=status, request_id=request_id)
         return None
 
+    def charging_limit(self, connector_id: int, limit: Any, before: str | None) -> Any | None:
+        return None  # 1.6 has no message for a local limit
+
     def outbox_call(self, ctx: OcppContext, item: Item) -> Any | None:
         payload = fields(item.payload)
         if item.kind == STATUS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ from ocpp.routing import create_route_map
 from ocpp.v201 import call
 
 from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
+from ncpa.ocpp.local_limits import LOCAL
 from ncpa.ocpp.outbox import START, STATUS, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
 from ncpa.ocpp.timeutil import fmt_time
@@ -18,6 +20,7 @@ from ncpa.ocpp.v201.ids import evse_of
 from ncpa.ocpp.v201.security import EVENT_NAMES
 
 if TYPE_CHECKING:
+    from ncpa.energy.limits import Limit
     from ncpa.ocpp.context import OcppContext
 
 TRIGGERS = frozenset(
@@ -138,6 +141,33 @@ class V201Adapter:
                 reservation_id=request_id, reservation_update_status=status
             )
         return None
+
+    def charging_limit(
+        self, connector_id: int, limit: Limit | None, before: str | None
+    ) -> Any | None:
+        """K12 NotifyChargingLimit (with the local limit as a one-period schedule in A), or
+        ClearedChargingLimit when no local limit constrains the EVSE any more."""
+        evse_id, _ = evse_of(connector_id)
+        if limit is None:
+            if before is None:
+                return None
+            return call.ClearedChargingLimit(
+                charging_limit_source=LOCAL.get(before, "Other"), evse_id=evse_id
+            )
+        return call.NotifyChargingLimit(
+            charging_limit={"charging_limit_source": LOCAL.get(limit.source, "Other")},
+            evse_id=evse_id,
+            charging_schedule=[
+                {
+                    "id": evse_id,
+                    "start_schedule": fmt_time(time.time()),
+                    "charging_rate_unit": "A",
+                    "charging_schedule_period": [
+                        {"start_period": 0, "limit": math.floor(limit.amps * 10) / 10}
+                    ],
+                }
+            ],
+        )
 
     # -- the queue ---------------------------------------------------------------------
 

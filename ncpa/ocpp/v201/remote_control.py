@@ -15,7 +15,7 @@ from ncpa.ocpp.v201 import transactions
 from ncpa.ocpp.v201.adapter import TRIGGERS
 from ncpa.ocpp.v201.base import Block
 from ncpa.ocpp.v201.ids import connector_of
-from ncpa.ocpp.v201.smart_charging import to_engine
+from ncpa.ocpp.v201.smart_charging import schedule_problem, to_engine
 
 log = get_logger(__name__)
 
@@ -52,6 +52,11 @@ class RemoteControlBlock(Block):
         if charging_profile is not None:
             if charging_profile.get("charging_profile_purpose") != "TxProfile":
                 return rejected("NotTxProfile")
+            # the transaction does not exist yet: the CSMS cannot name it (F01)
+            if charging_profile.get("transaction_id") is not None:
+                return rejected("TransactionIdSet")
+            if (why := schedule_problem(charging_profile)) is not None:
+                return rejected(why)
             try:
                 profile = to_engine(charging_profile)
             except (KeyError, ValueError):

@@ -18,6 +18,7 @@ from typing import Any
 from ocpp.v201 import call
 
 from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
+from ncpa.ocpp.transactions import BEGIN, END
 from ncpa.ocpp.tx_events import extras
 from ncpa.ocpp.v201 import messages
 from ncpa.ocpp.v201.ids import evse_of
@@ -34,6 +35,16 @@ def local_id(prefix: str, transaction_id: str) -> int | None:
     """Our local id from a transactionId we gave out (None: not one of ours)."""
     head, _, tail = transaction_id.rpartition("-")
     return int(tail) if head == prefix and tail.isdigit() else None
+
+
+def _edge(p: dict[str, Any], register: str, extra: str, context: str) -> dict[str, Any]:
+    """The meter start / stop, with the samples of TxStarted / TxEndedMeasurands."""
+    mv = messages.energy_sample(p[register], context, p["timestamp"])
+    more = extras(p).get(extra) or []
+    mv["sampled_value"] += messages.meter_value({"timestamp": "", "sampled_value": more})[
+        "sampled_value"
+    ]
+    return mv
 
 
 def is_charging_state(item: Item) -> bool:
@@ -67,9 +78,7 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
             transaction_info=info,
             evse={"id": evse_id, "connector_id": conn},
             id_token=messages.id_token(p["id_tag"], id_token_type),
-            meter_value=[
-                messages.energy_sample(p["meter_start"], "Transaction.Begin", p["timestamp"])
-            ],
+            meter_value=[_edge(p, "meter_start", BEGIN, "Transaction.Begin")],
             reservation_id=p.get("reservation_id"),
             **common,
         )
@@ -101,8 +110,14 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
     assert item.kind == STOP
     stopped, trigger = messages.STOP.get(str(p["reason"]), ("Other", "AbnormalCondition"))
     info["stopped_reason"] = stopped
-    ended = [messages.energy_sample(p["meter_stop"], "Transaction.End", p["timestamp"])]
-    ended += [messages.meter_value(mv) for mv in p.get("transaction_data", [])]
+    # the kept values (TxEndedInterval, aligned), then the meter stop with TxEndedMeasurands;
+    # 1.6's own end sample (energy only) is in the meter stop already
+    ended = [
+        messages.meter_value(mv)
+        for mv in p.get("transaction_data", [])
+        if not any(sv.get("context") == "Transaction.End" for sv in mv.get("sampled_value", []))
+    ]
+    ended.append(_edge(p, "meter_stop", END, "Transaction.End"))
     id_token = None
     if p.get("id_tag") and stopped in ("Local", "DeAuthorized"):
         id_token = messages.id_token(p["id_tag"], id_token_type)
