@@ -26,8 +26,8 @@ from ocpp.exceptions import NotSupportedError as OcppNotSupported
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
 from ncpa.config import Config
-from ncpa.events import CardPresented
 from ncpa.energy.limits import Limit
+from ncpa.events import CardPresented
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from ncpa.ocpp.smart_charging import SmartCharging
     from ncpa.ocpp.station_port import StationPort
     from ncpa.ocpp.transactions import TransactionRecorder
-    from ncpa.ocpp.v201.network_profile import NetworkProfiles
     from ncpa.ocpp.v201.monitoring import DeviceMonitoring
+    from ncpa.ocpp.v201.network_profile import NetworkProfiles
 
 
 class ClientOps(Protocol):
