@@ -156,7 +156,7 @@ class FirmwareManager:
         await self.notify("Installed" if ok else "InstallationFailed")
 
     async def _remember_reboot(self) -> None:
-        from ncpa.ocpp.client import BOOT_REASON_KEY
+        from ncpa.ocpp.boot_reason import EXPLICIT_KEY as BOOT_REASON_KEY
 
         store = self.client.station.store
         pending = {"request_id": self.request_id, "from_version": self.client.firmware_version}
@@ -164,7 +164,7 @@ class FirmwareManager:
         await store.set_setting(BOOT_REASON_KEY, "FirmwareUpdate")
 
     async def _forget_reboot(self) -> None:
-        from ncpa.ocpp.client import BOOT_REASON_KEY
+        from ncpa.ocpp.boot_reason import EXPLICIT_KEY as BOOT_REASON_KEY
 
         store = self.client.station.store
         await store.set_setting(PENDING_KEY, None)
