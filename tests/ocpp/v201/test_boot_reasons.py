@@ -17,7 +17,7 @@ from ncpa.ocpp.boot_reason import BootReasons, decide, kernel_boot_id
 from tests.ocpp.conftest import AgentFactory
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
-from tests.ocpp.test_outbox import free_port
+from tests.ocpp.daemon import free_port
 from tests.ocpp.v201.stories import online, power_off
 
 BOOT = "4b1d-boot"

@@ -11,7 +11,7 @@ from ocpp.v201 import call
 
 from tests.ocpp.conftest import AgentFactory
 from tests.ocpp.csms201 import Csms201
-from tests.ocpp.test_firmware_security import Files, files  # noqa: F401 (fixture)
+from tests.ocpp.v16.test_firmware_security import Files, files  # noqa: F401 (fixture)
 from tests.ocpp.v201.stories import online
 
 

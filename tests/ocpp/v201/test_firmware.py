@@ -21,7 +21,7 @@ from ncpa.updates.slots import Releases
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.pki import Ca, _name, cert_pem
-from tests.ocpp.test_firmware_security import IMAGE, Files, files  # noqa: F401 (fixture)
+from tests.ocpp.v16.test_firmware_security import IMAGE, Files, files  # noqa: F401 (fixture)
 from tests.ocpp.v201.stories import online
 
 

@@ -11,7 +11,7 @@ from ocpp.v201 import call
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
-from tests.ocpp.test_outbox import free_port
+from tests.ocpp.daemon import free_port
 from tests.ocpp.v201.stories import online, power_off
 
 KEY = "k" * 16  # AuthorizationKey for security profile 1

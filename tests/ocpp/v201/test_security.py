@@ -17,7 +17,7 @@ from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.pki import Ca, _name, cert_pem
-from tests.ocpp.test_connection import server_tls
+from tests.ocpp.v16.test_connection import server_tls
 from tests.ocpp.v201.stories import online
 
 KEY = "0123456789abcdef0123"
