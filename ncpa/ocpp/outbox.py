@@ -480,12 +480,17 @@ class Outbox:
 
         return await self.store.call(_repair)
 
-    async def discard(self, item: Item, why: str) -> None:
+    async def discard(self, item: Item, why: str, quiet: bool = False) -> None:
+        """Delete a row that cannot be sent; `quiet`: nothing is lost (not an error)."""
+
         def _del(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
 
         await self.store.call(_del)
-        log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
+        if quiet:
+            log.debug("ocpp.outbox.skipped", action=item.action, why=why)
+        else:
+            log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
 
 
 _SELECT = (

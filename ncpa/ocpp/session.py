@@ -194,6 +194,10 @@ class Session:
         outbox = ctx.outbox
         payload = self.adapter.outbox_call(ctx, item)
         if payload is None:
+            if item.kind == STATUS:
+                # a status this version has no message for (2.0.1: connector 0, the station)
+                await outbox.discard(item, "no such status in this version", quiet=True)
+                return
             # this version cannot send it (a 1.6 message of a transaction whose Start was
             # dropped or went out under 2.0.1: the CSMS never learnt an id it can use)
             await outbox.discard(item, "not sendable: no CSMS transaction id of this version")

@@ -183,7 +183,7 @@ async def test_a_bundle_the_vendor_did_not_sign_is_not_installed(
     await final(csms, "InstallationFailed")
     assert statuses(csms)[-2:] == ["Installing", "InstallationFailed"]
     assert releases.current_version() is None and not restarts
-    from ncpa.ocpp.client import BOOT_REASON_KEY
+    from ncpa.ocpp.boot_reason import EXPLICIT_KEY as BOOT_REASON_KEY
 
     assert await agent.station.store.get_setting(BOOT_REASON_KEY) == ""
 
