@@ -629,6 +629,8 @@ def _named(var: Variable, wanted: dict[str, Any]) -> bool:
     evse = component.get("evse") or {}
     if evse and evse.get("id") != var.evse:
         return False
+    if "connector_id" in evse and evse["connector_id"] != var.connector:
+        return False
     if component.get("instance") and component["instance"] != var.component_instance:
         return False
     variable = wanted.get("variable")
