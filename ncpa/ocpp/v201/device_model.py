@@ -342,7 +342,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "DeviceDataCtrlr",
             "ItemsPerMessage",
             i,
-            live=_const(str(REPORT_ITEMS)),
+            live=_const(str(MAX_GET_SET)),  # componentVariable entries per GetReport
             instance="GetReport",
         ),
         Variable(
@@ -407,7 +407,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
 
 
 REPORT_ITEMS = 20  # variables per NotifyReport message
-MAX_GET_SET = 50  # entries per GetVariables / SetVariables request
+MAX_GET_SET = 50  # entries per GetVariables / SetVariables / GetReport request
 MAX_FRAME = 4 * 2**20  # bytes of one message the websocket takes (ncpa/ocpp/connection.py)
 VALUE_SIZE = 2500  # characters of a reported value (the schema's attributeValue maximum)
 
