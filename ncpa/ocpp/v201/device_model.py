@@ -126,6 +126,13 @@ def _availability_state(cid: int | None) -> Callable[[OcppContext], str]:
     return read
 
 
+def _message_timeout(ctx: OcppContext) -> str:
+    """The call timeout of the connection in use (its network profile's, if any)."""
+    default = ctx.options.call_timeout
+    network = ctx.network
+    return str(round(network.message_timeout(default) if network is not None else default))
+
+
 def _phases(ctx: OcppContext) -> str:
     return str(ctx.station.config.station.phases)
 
@@ -175,7 +182,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "MessageTimeout",
             i,
             ro,
-            live=_const(str(int(o.call_timeout))),
+            live=_message_timeout,
             instance="Default",
             unit="s",
         ),
