@@ -115,7 +115,8 @@ class Daemon:
         self._restart = False
         self.station: ChargingStation | None = None
         self.sim_port: int | None = None
-        self._ocpp: Any = None  # the OCPP client, when a CSMS is configured
+        # the OCPP client's note of why the next start happens (when a CSMS is configured)
+        self._note_restart: Callable[[str], None] | None = None
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -127,8 +128,8 @@ class Daemon:
 
     def _local_reboot(self) -> None:
         """The local API's reboot: the next BootNotification says LocalReset."""
-        if self._ocpp is not None:
-            self._ocpp.note_restart("LocalReset")
+        if self._note_restart is not None:
+            self._note_restart("LocalReset")
         self.request_restart()
 
     def _components(
@@ -172,7 +173,7 @@ class Daemon:
 
             ocpp = OcppClient(station, cfg)  # checks [ocpp]'s own options: ConfigError
             ocpp.on_reset = lambda kind: self.request_restart()
-            self._ocpp = ocpp
+            self._note_restart = ocpp.note_restart
             csms.attach(ocpp.connected)
             page.frame_trace = ocpp.frame_trace  # the API's trace switch is the client's
             api = api_settings(cfg, firmware_version=__version__)

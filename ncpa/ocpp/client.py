@@ -306,6 +306,9 @@ class OcppClient:
                 on_answered=self.transaction_answered,
                 boot_reason=self.boot_reason,
             )
+            if self.network is not None:
+                # a network profile's own messageTimeout for the calls of this connection
+                session.rpc.call_timeout = self.network.message_timeout(session.rpc.call_timeout)
             self.session = session
             runner = asyncio.create_task(session.run())
             waiter = asyncio.create_task(self._reconnect.wait())

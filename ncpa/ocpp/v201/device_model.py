@@ -127,6 +127,13 @@ def _availability_state(cid: int | None) -> Callable[[OcppContext], str]:
     return read
 
 
+def _message_timeout(ctx: OcppContext) -> str:
+    """The call timeout of the connection in use (its network profile's, if any)."""
+    default = ctx.options.call_timeout
+    network = ctx.network
+    return str(round(network.message_timeout(default) if network is not None else default))
+
+
 def _phases(ctx: OcppContext) -> str:
     return str(ctx.station.config.station.phases)
 
@@ -176,7 +183,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "MessageTimeout",
             i,
             ro,
-            live=_const(str(int(o.call_timeout))),
+            live=_message_timeout,
             instance="Default",
             unit="s",
         ),
@@ -343,7 +350,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             "DeviceDataCtrlr",
             "ItemsPerMessage",
             i,
-            live=_const(str(REPORT_ITEMS)),
+            live=_const(str(MAX_GET_SET)),  # componentVariable entries per GetReport
             instance="GetReport",
         ),
         Variable(
@@ -413,7 +420,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
 
 
 REPORT_ITEMS = 20  # variables per NotifyReport message
-MAX_GET_SET = 50  # entries per GetVariables / SetVariables request
+MAX_GET_SET = 50  # entries per GetVariables / SetVariables / GetReport request
 MAX_FRAME = 4 * 2**20  # bytes of one message the websocket takes (ncpa/ocpp/connection.py)
 VALUE_SIZE = 2500  # characters of a reported value (the schema's attributeValue maximum)
 
@@ -634,6 +641,8 @@ def _named(var: Variable, wanted: dict[str, Any]) -> bool:
         return False
     evse = component.get("evse") or {}
     if evse and evse.get("id") != var.evse:
+        return False
+    if "connector_id" in evse and evse["connector_id"] != var.connector:
         return False
     if component.get("instance") and component["instance"] != var.component_instance:
         return False

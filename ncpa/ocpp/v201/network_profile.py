@@ -189,6 +189,11 @@ class NetworkProfiles:
             security_profile=max(p.security_profile, floor),
         )
 
+    def message_timeout(self, default: float) -> float:
+        """Seconds to wait for an answer over the connection being tried."""
+        p = self.profiles.get(self.current())
+        return float(p.message_timeout) if p is not None else default
+
     def failed(self) -> None:
         """A connection attempt failed: after NetworkProfileConnectionAttempts of them,
         the next profile of the list (and after the last, the first again)."""

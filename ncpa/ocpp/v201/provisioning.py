@@ -62,6 +62,8 @@ class ProvisioningBlock(Block):
         component_criteria: list[str] | None = None,
         **_: Any,
     ) -> call_result.GetReport:
+        if len(component_variable or []) > MAX_GET_SET:
+            raise _too_many("GetReport")
         model = self.model
         found = model.select(criteria=component_criteria, wanted=component_variable)
         if not found:

@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from ncpa.ocpp.boot_reason import BootReasons, decide, kernel_boot_id
+from tests.api.keys import CP_ID, AuthServer
 from tests.ocpp.conftest import AgentFactory
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
@@ -104,9 +106,13 @@ async def test_local_reset(tmp_path: Path, csms: Csms201, agent_factory: AgentFa
     assert csms.calls("BootNotification")[boots].payload["reason"] == "LocalReset"
 
 
-def spawn(tmp: Path, csms_port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    config = f'[station]\nid = "CP1"\n[api]\nhost = "127.0.0.1"\nport = {free_port()}\n'
-    (tmp / "ncpa.toml").write_text(config)
+def spawn(
+    tmp: Path, csms_port: int, env: dict[str, str], api_port: int = 0, extra: str = ""
+) -> subprocess.Popen[bytes]:
+    station = CP_ID if extra else "CP1"
+    port = api_port or free_port()
+    config = f'[station]\nid = "{station}"\n[api]\nhost = "127.0.0.1"\nport = {port}\n'
+    (tmp / "ncpa.toml").write_text(config + extra)
     cmd = [
         sys.executable, "-m", "ncpa", "run", "--sim",
         "--config", str(tmp / "ncpa.toml"),
@@ -142,6 +148,37 @@ async def test_the_daemon_killed_under_the_watchdog_boots_with_watchdog(tmp_path
         proc = spawn(tmp_path, csms.port, watched)
         boots = await csms.wait_for("BootNotification", 3, within=30)
         assert boots[2].payload["reason"] == "PowerUp"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            await asyncio.to_thread(proc.wait, 10)
+        await csms.stop()
+
+
+async def test_the_local_api_reboot_boots_with_local_reset(tmp_path: Path) -> None:
+    """POST /config/reboot of the real daemon: it restarts itself and says LocalReset."""
+    auth = AuthServer()
+    keys = auth.write(tmp_path / "keys")
+    csms = await Csms201(Quirks(subprotocols=["ocpp2.0.1"])).start()
+    api_port = free_port()
+    extra = f'[local_api]\nkeys_dir = "{keys}"\n'
+    proc = spawn(tmp_path, csms.port, {}, api_port, extra)
+    try:
+        boot = await csms.wait_for("BootNotification", within=30)
+        assert boot[0].payload["reason"] == "PowerUp"
+        base = f"http://127.0.0.1:{api_port}"
+        async with aiohttp.ClientSession() as http:
+            params = {"token": auth.token("installer"), "clientId": "phone-1"}
+            async with http.get(f"{base}/auth", params=params) as r:
+                assert r.status == 200, await r.text()
+                token = (await r.json())["accessToken"]
+            headers = {"Authorization": f"Bearer {token}"}
+            reboot = f"{base}/config/reboot"
+            async with http.post(reboot, headers=headers, params={"clientId": "phone-1"}) as r:
+                assert r.status == 204, await r.text()
+        boots = await csms.wait_for("BootNotification", 2, within=30)
+        assert boots[1].payload["reason"] == "LocalReset"
+        assert proc.poll() is None  # the same process, started again (exec)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -113,6 +113,19 @@ async def test_migrate_to_a_new_csms(
     assert new.calls("BootNotification") and new.paths[-1] == "/ocpp/CP1"
     assert await active_profile(new) == "1"
     await new.wait_for("StatusNotification")
+    # the profile's messageTimeout is this connection's call timeout
+    assert agent.client.session is not None and agent.client.session.rpc.call_timeout == 30
+    res = await new.call(
+        call.GetVariables(
+            get_variable_data=[
+                {
+                    "component": {"name": "OCPPCommCtrlr"},
+                    "variable": {"name": "MessageTimeout", "instance": "Default"},
+                }
+            ]
+        )
+    )
+    assert res.get_variable_result[0]["attribute_value"] == "30"
 
 
 async def test_a_failing_profile_falls_back_to_the_previous_one(

@@ -341,6 +341,24 @@ async def test_get_report_filters(csms: Csms201, agent_factory: AgentFactory) ->
     evse_vars = {k for k in found if k[0] == "EVSE"}
     assert evse_vars and all(k[1] == 2 for k in evse_vars)
     assert len(found) == 1 + len(evse_vars)
+    conn = await csms.call(
+        call.GetReport(
+            request_id=25,
+            component_variable=[
+                {"component": {"name": "Connector", "evse": {"id": 2, "connector_id": 1}}}
+            ],
+        )
+    )
+    assert conn.status == "Accepted"
+    connectors = reported(await reports(csms, 25))
+    assert ("Connector", 2, "ConnectorType", None) in connectors
+    assert {(k[0], k[1]) for k in connectors} == {("Connector", 2)}
+    # more entries than DeviceDataCtrlr.ItemsPerMessage[GetReport] (50): a CallError
+    many = [{"component": {"name": "EVSE", "evse": {"id": 1}}}] * 51
+    frame = [2, "report-51", "GetReport", {"requestId": 26, "componentVariable": many}]
+    await csms.send_raw(json.dumps(frame))
+    answer = await csms.raw_answer("report-51")
+    assert answer is not None and answer[0] == 4 and answer[2] == "OccurrenceConstraintViolation"
     # no component has a problem: nothing to report
     problem = await csms.call(call.GetReport(request_id=22, component_criteria=["Problem"]))
     assert problem.status == "EmptyResultSet"
