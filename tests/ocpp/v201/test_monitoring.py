@@ -170,6 +170,18 @@ async def test_monitors_reported_cleared_and_kept_across_a_restart(
     }
     assert delta_id in ids and periodic_id not in ids  # only Delta asked for
     assert len(ids) > 1  # the hard-wired ones too
+    # by component and variable: only those of RCD.Tripped on EVSE 1
+    before = len(csms.calls("NotifyMonitoringReport"))
+    one = await csms.call(
+        call.GetMonitoringReport(
+            request_id=10, component_variable=[{"component": RCD, "variable": TRIPPED}]
+        )
+    )
+    assert one.status == "Accepted"
+    part = (await csms.wait_for("NotifyMonitoringReport", before + 1))[-1].payload
+    assert [e["component"]["name"] for e in part["monitor"]] == ["RCD"]
+    listed = {m["id"] for m in part["monitor"][0]["variableMonitoring"]}
+    assert {delta_id, periodic_id} < listed
     cleared = await csms.call(call.ClearVariableMonitoring(id=[delta_id, 1, 424242]))
     assert [r["status"] for r in cleared.clear_monitoring_result] == [
         "Accepted", "Rejected", "NotFound",
