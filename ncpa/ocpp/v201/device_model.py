@@ -314,6 +314,9 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             i,
             live=_certificates,
         ),
+        # A Security: SignCertificate repeated while no CertificateSigned comes
+        Variable("SecurityCtrlr", "CertSigningWaitMinimum", i, rw, "CertSigningWaitMinimum"),
+        Variable("SecurityCtrlr", "CertSigningRepeatTimes", i, rw, "CertSigningRepeatTimes"),
         # DeviceDataCtrlr
         Variable(
             "DeviceDataCtrlr",
