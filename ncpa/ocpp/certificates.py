@@ -161,6 +161,11 @@ class CertificateStore:
     def cp_key(self) -> Path:
         return self.dir / "cp.key"
 
+    @property
+    def csr_pending(self) -> bool:
+        """A CSR was made and no CertificateSigned has taken its key yet."""
+        return (self.dir / "cp-pending.key").exists()
+
     def make_csr(self, common_name: str, organization: str) -> str:
         """A new key (kept as cp-pending.key) and its CSR in PEM."""
         key = ec.generate_private_key(ec.SECP256R1())

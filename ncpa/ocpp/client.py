@@ -143,6 +143,7 @@ class OcppClient:
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
         self._aligned_changed = asyncio.Event()  # an aligned-data interval was changed
+        self._csr_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -242,6 +243,8 @@ class OcppClient:
         await cancel_all(*self._tasks)
         self._tasks = []
         await self.firmware.stop()
+        if self._csr_task is not None:
+            await cancel_all(self._csr_task)
         if self.ctx.monitoring is not None:
             await self.ctx.monitoring.stop()
         await self.smart.stop()
@@ -429,7 +432,15 @@ class OcppClient:
         return self.settings.get_int("SecurityProfile") >= 2 and not self.options.ca_file
 
     async def sign_certificate(self) -> None:
-        """SignCertificate with a CSR for a new key (ExtendedTriggerMessage, or renewal)."""
+        """SignCertificate with a CSR for a new key (ExtendedTriggerMessage, or renewal);
+        asked again while no CertificateSigned comes (CertSigningWaitMinimum, doubling,
+        CertSigningRepeatTimes)."""
+        if self._csr_task is not None and not self._csr_task.done():
+            await cancel_all(self._csr_task)  # a new request: its own repeats
+        if await self._send_csr():
+            self._csr_task = asyncio.create_task(self._repeat_csr(), name="ocpp-csr")
+
+    async def _send_csr(self) -> bool:
         st = self.station.config.station
         csr = await asyncio.to_thread(
             self.certs.make_csr, st.serial, self.settings.get("CpoName") or st.vendor
@@ -437,6 +448,17 @@ class OcppClient:
         adapter = self.adapter
         res = await self.try_send(adapter.sign_certificate(csr)) if adapter else None
         log.info("ocpp.sign_certificate", status=res.status if res else None)
+        return res is not None and str(res.status) == "Accepted"
+
+    async def _repeat_csr(self) -> None:
+        wait = float(self.settings.get_int("CertSigningWaitMinimum"))
+        for _ in range(self.settings.get_int("CertSigningRepeatTimes")):
+            await asyncio.sleep(wait)
+            if not self.certs.csr_pending:
+                return  # CertificateSigned came
+            log.warning("ocpp.sign_certificate.repeat", waited=wait)
+            await self._send_csr()
+            wait *= 2
 
     async def certificate_installed(self) -> None:
         """A new charge point certificate: use it from the next connection (profile 3)."""

@@ -110,6 +110,10 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("AuthorizationKey", s, "", secret=True),
         KeySpec("CertificateSignedMaxChainSize", i, "10000", readonly=True),
         KeySpec("CertificateStoreMaxLength", i, "20", readonly=True),
+        # no CertificateSigned after a SignCertificate: ask again after this many seconds,
+        # twice as long each time, at most CertSigningRepeatTimes times
+        KeySpec("CertSigningWaitMinimum", i, "60", minimum=1, maximum=DAY),
+        KeySpec("CertSigningRepeatTimes", i, "3", minimum=0, maximum=10),
         KeySpec("CpoName", s, ""),
         KeySpec("SecurityProfile", i, "0", minimum=0, maximum=3),
         # settings only 2.0.1 has (its device model names them; 1.6 does not see them)

@@ -345,6 +345,9 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             live=_certificates,
             max_limit=ctx.settings.get_int("CertificateStoreMaxLength"),
         ),
+        # A Security: SignCertificate repeated while no CertificateSigned comes
+        Variable("SecurityCtrlr", "CertSigningWaitMinimum", i, rw, "CertSigningWaitMinimum"),
+        Variable("SecurityCtrlr", "CertSigningRepeatTimes", i, rw, "CertSigningRepeatTimes"),
         # DeviceDataCtrlr
         Variable(
             "DeviceDataCtrlr",

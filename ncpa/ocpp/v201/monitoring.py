@@ -29,7 +29,7 @@ from ocpp.v201 import call
 from ncpa.charging.states import ERROR_CODES, Fault
 from ncpa.events import FaultChanged
 from ncpa.log import get_logger
-from ncpa.ocpp.tasks import cancel_all
+from ncpa.ocpp.tasks import cancel_all, supervised
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.ocpp.v201.ids import evse_of
 from ncpa.ocpp.v201.transactions import transaction_id
@@ -246,9 +246,13 @@ class DeviceMonitoring:
             for w in VARIABLES:
                 self._values[(cid, w)] = _value(w, faults)
         self._unsubscribe = self.ctx.station.bus.subscribe(self._on_fault, FaultChanged)
+        # supervised: a failure (the store, say) is logged and the loop comes back
         self._tasks = [
-            asyncio.create_task(self._work(), name="ocpp-monitoring"),
-            asyncio.create_task(self._periodic(), name="ocpp-monitoring-periodic"),
+            asyncio.create_task(supervised(name, work), name=name)
+            for name, work in (
+                ("ocpp-monitoring", self._work),
+                ("ocpp-monitoring-periodic", self._periodic),
+            )
         ]
 
     async def stop(self) -> None:

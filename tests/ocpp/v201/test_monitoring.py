@@ -111,7 +111,7 @@ async def test_a_custom_monitor_is_honoured_and_held_to_the_level(
 
 
 async def test_set_variable_monitoring_statuses(csms: Csms201, agent_factory: AgentFactory) -> None:
-    await online(csms, agent_factory)
+    agent = await online(csms, agent_factory)
     data = [
         delta_monitor(5),
         delta_monitor(5),  # the same again: Duplicate
@@ -136,6 +136,17 @@ async def test_set_variable_monitoring_statuses(csms: Csms201, agent_factory: Ag
         )
     )
     assert base.get_variable_result[0]["attribute_value"] == "true"
+    queuing = {"name": "MonitoringCtrlr"}, {"name": "OfflineQueuingSeverity"}
+    res = await csms.call(
+        call.SetVariables(
+            set_variable_data=[
+                {"component": queuing[0], "variable": queuing[1], "attribute_value": v}
+                for v in ("3", "10")
+            ]
+        )
+    )
+    assert [r["attribute_status"] for r in res.set_variable_result] == ["Accepted", "Rejected"]
+    assert agent.client.settings.get("OfflineQueuingSeverity") == "3"
 
 
 async def test_monitors_reported_cleared_and_kept_across_a_restart(
@@ -170,6 +181,18 @@ async def test_monitors_reported_cleared_and_kept_across_a_restart(
     }
     assert delta_id in ids and periodic_id not in ids  # only Delta asked for
     assert len(ids) > 1  # the hard-wired ones too
+    # by component and variable: only those of RCD.Tripped on EVSE 1
+    before = len(csms.calls("NotifyMonitoringReport"))
+    one = await csms.call(
+        call.GetMonitoringReport(
+            request_id=10, component_variable=[{"component": RCD, "variable": TRIPPED}]
+        )
+    )
+    assert one.status == "Accepted"
+    part = (await csms.wait_for("NotifyMonitoringReport", before + 1))[-1].payload
+    assert [e["component"]["name"] for e in part["monitor"]] == ["RCD"]
+    listed = {m["id"] for m in part["monitor"][0]["variableMonitoring"]}
+    assert {delta_id, periodic_id} < listed
     cleared = await csms.call(call.ClearVariableMonitoring(id=[delta_id, 1, 424242]))
     assert [r["status"] for r in cleared.clear_monitoring_result] == [
         "Accepted", "Rejected", "NotFound",
@@ -200,16 +223,25 @@ async def test_a_periodic_monitor_reports_the_value(
 async def test_events_made_offline_go_out_after_the_boot(
     csms: Csms201, agent_factory: AgentFactory
 ) -> None:
+    # only Danger (severity 0: RCD) waits in the queue; the meter's (1) is dropped
     agent = await online(csms, agent_factory)
+    settings = agent.client.settings
+    assert await settings.change("OfflineQueuingSeverity", "0", version="2.0.1") == "Accepted"
     await csms.stop()
     await until(lambda: not agent.client.connected.is_set(), 10, "offline")
+    await fault(agent, FaultKind.METER_TIMEOUT, True)
+    await fault(agent, FaultKind.METER_TIMEOUT, False)
     await fault(agent, FaultKind.RCD, True)
     await fault(agent, FaultKind.RCD, False)
     assert notified(csms) == []
     await csms.start(csms.port)
     await agent.accepted()
     events = await events_for(csms, 2)
-    assert [e["actualValue"] for e in events] == ["true", "false"]
+    await asyncio.sleep(0.3)  # time for events that must not come
+    events = notified(csms)
+    assert [(e["component"]["name"], e["actualValue"]) for e in events] == [
+        ("RCD", "true"), ("RCD", "false"),
+    ]  # fmt: skip
     boot = max(i for i, m in enumerate(csms.received) if m.action == "BootNotification")
     first = next(i for i, m in enumerate(csms.received) if m.action == "NotifyEvent")
     assert first > boot

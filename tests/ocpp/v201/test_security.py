@@ -256,3 +256,39 @@ async def test_certificates_installed_listed_deleted_over_the_shared_store(
     again = await csms.call(call.DeleteCertificate(certificate_hash_data=h))
     assert again.status == "NotFound"
     assert certs.installed("CentralSystemRootCertificate") == []
+
+
+async def test_sign_certificate_is_asked_again_until_certificate_signed(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    """A02: no CertificateSigned within CertSigningWaitMinimum: SignCertificate again,
+    waiting twice as long, at most CertSigningRepeatTimes times; none after it came."""
+    agent = await online(csms, agent_factory)
+    res = await csms.call(
+        call.SetVariables(
+            set_variable_data=[
+                {
+                    "component": {"name": "SecurityCtrlr"},
+                    "variable": {"name": name},
+                    "attribute_value": value,
+                }
+                for name, value in (
+                    ("CertSigningWaitMinimum", "1"),
+                    ("CertSigningRepeatTimes", "2"),
+                )
+            ]
+        )
+    )
+    assert {r["attribute_status"] for r in res.set_variable_result} == {"Accepted"}
+    await csms.call(call.TriggerMessage(requested_message="SignChargingStationCertificate"))
+    await until(lambda: len(csms.csrs) == 3, 10, "the first CSR and two repeats")
+    await asyncio.sleep(4.5)  # longer than the next doubled wait: no fourth
+    assert len(csms.csrs) == 3
+    # a fresh request; CertificateSigned for its CSR stops the repeats
+    ca = Ca.make("CPO Root")
+    await csms.call(call.TriggerMessage(requested_message="SignChargingStationCertificate"))
+    await until(lambda: len(csms.csrs) == 4, 10, "CSR")
+    chain = (cert_pem(ca.sign_csr(csms.csrs[-1])) + cert_pem(ca.cert)).decode()
+    assert (await csms.call(call.CertificateSigned(certificate_chain=chain))).status == "Accepted"
+    await asyncio.sleep(1.5)
+    assert len(csms.csrs) == 4 and agent.client.certs.cp_cert.exists()
