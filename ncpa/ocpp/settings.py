@@ -119,6 +119,9 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("AuthCacheLifeTime", i, "86400", minimum=0, maximum=30 * DAY, only="2.0.1"),
         KeySpec("OfflineThreshold", i, "300", minimum=0, maximum=DAY, only="2.0.1"),
         KeySpec("NetworkProfileConnectionAttempts", i, "3", minimum=1, maximum=100, only="2.0.1"),
+        # K Smart charging (2.0.1): NotifyChargingLimit (ncpa/ocpp/local_limits.py)
+        KeySpec("LimitChangeSignificance", i, "20", minimum=0, maximum=100, only="2.0.1"),
+        KeySpec("NotifyChargingLimitWithSchedules", b, "true", only="2.0.1"),
     ]
 
 

@@ -396,3 +396,32 @@ async def test_a_limit_flipping_between_sources_cannot_flood_the_csms(
     assert csms.calls("NotifyChargingLimit")[-1].payload["chargingLimit"] == {
         "chargingLimitSource": "EMS"
     }
+
+
+async def test_limit_change_significance_and_schedules_from_the_device_model(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    agent.client.local_limits.hold = 0.2
+    data = [
+        {
+            "attribute_value": value,
+            "component": {"name": "SmartChargingCtrlr"},
+            "variable": {"name": name},
+        }
+        for name, value in (
+            ("LimitChangeSignificance", "50"),
+            ("NotifyChargingLimitWithSchedules", "false"),
+        )
+    ]
+    res = await csms.call(call.SetVariables(set_variable_data=data))
+    assert {r["attribute_status"] for r in res.set_variable_result} == {"Accepted"}
+    limits = agent.station.limits
+    limits.set("grid", 20.0)
+    first = (await csms.wait_for("NotifyChargingLimit"))[0].payload
+    assert "chargingSchedule" not in first
+    limits.set("grid", 12.0)  # 40 % less: below the significance
+    await asyncio.sleep(0.5)
+    assert len(csms.calls("NotifyChargingLimit")) == 1
+    limits.set("grid", 8.0)  # 60 % less than the 20 A told
+    await csms.wait_for("NotifyChargingLimit", 2)
