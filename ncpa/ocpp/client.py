@@ -87,7 +87,10 @@ class OcppClient:
         self.auth = RemoteAuthorization(self.settings, self.cache, self._ask_csms, self._listed)
         self.smart = SmartCharging(station, self.outbox, self.settings)
         self.local_limits = LocalLimitWatch(
-            station.limits, station.connector_ids, self._tell_charging_limit
+            station.limits,
+            station.connector_ids,
+            self._tell_charging_limit,
+            lambda: self.settings.get_int("LimitChangeSignificance") / 100,
         )
         base = self.options.data_dir / "ocpp"
         self.certs = CertificateStore(

@@ -4,8 +4,9 @@ CSMS when that changes (2.0.1 NotifyChargingLimit / ClearedChargingLimit, K12).
 A local source (grid, installer, schedule, tariff, the charging mode, home automation, a
 pause: ncpa/energy/limits.py) constrains a connector when it is the effective limit and
 lower than every other source (the `csms` profiles, the hardware). The CSMS hears about a
-change of the constraining source, not about every new value: the grid limit moves with
-each measurement. A connector's messages are at least `hold` seconds apart (the newest
+change of the constraining source, and of its value only when that moves by more than
+LimitChangeSignificance percent of the value told: the grid limit moves with each
+measurement. A connector's messages are at least `hold` seconds apart (the newest
 state goes out when the hold is over), so a limit that flips between two sources cannot
 flood the connection. Offline nothing is sent; a new session hears the current state.
 """
@@ -61,13 +62,22 @@ Notify = Callable[[int, Limit | None, str | None], Awaitable[bool]]
 
 class LocalLimitWatch:
     def __init__(
-        self, limits: CurrentLimits, connector_ids: list[int], notify: Notify, hold: float = HOLD
+        self,
+        limits: CurrentLimits,
+        connector_ids: list[int],
+        notify: Notify,
+        significance: Callable[[], float] = lambda: 0.2,
+        hold: float = HOLD,
     ) -> None:
+        """significance(): the fraction of the value told by which it must move to be
+        told again (LimitChangeSignificance / 100)."""
         self._limits = limits
         self._connector_ids = list(connector_ids)
         self._notify = notify
+        self._significance = significance
         self.hold = hold
         self._told: dict[int, str | None] = {}  # the source the CSMS knows, per connector
+        self._told_amps: dict[int, float] = {}
         self._last: dict[int, float] = {}  # when it was told (loop time)
         self._dirty = asyncio.Event()
         self._running = False
@@ -102,7 +112,7 @@ class LocalLimitWatch:
             now_limit = constraining(self._limits, cid)
             source = now_limit.source if now_limit is not None else None
             told = self._told.get(cid)
-            if source == told:
+            if source == told and not self._moved(cid, now_limit):
                 continue
             wait = self._last.get(cid, -math.inf) + self.hold - loop.time()
             if wait > 0:
@@ -112,4 +122,13 @@ class LocalLimitWatch:
                 log.info("ocpp.charging_limit.told", connector=cid, source=source, before=told)
                 self._told[cid] = source
                 self._last[cid] = loop.time()
+                if now_limit is not None:
+                    self._told_amps[cid] = now_limit.amps
         return due
+
+    def _moved(self, cid: int, limit: Limit | None) -> bool:
+        """The constraining value moved by more than the significance since it was told."""
+        told = self._told_amps.get(cid)
+        if limit is None or told is None:
+            return False
+        return abs(limit.amps - told) > self._significance() * told

@@ -129,6 +129,9 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("ActiveNetworkProfile", i, "0", readonly=True, only="2.0.1"),
         # N Monitoring: events of a severity up to this wait in the offline queue
         KeySpec("OfflineQueuingSeverity", i, "9", minimum=0, maximum=9, only="2.0.1"),
+        # K Smart charging (2.0.1): NotifyChargingLimit (ncpa/ocpp/local_limits.py)
+        KeySpec("LimitChangeSignificance", i, "20", minimum=0, maximum=100, only="2.0.1"),
+        KeySpec("NotifyChargingLimitWithSchedules", b, "true", only="2.0.1"),
     ]
 
 

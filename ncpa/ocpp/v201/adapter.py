@@ -154,19 +154,21 @@ class V201Adapter:
             return call.ClearedChargingLimit(
                 charging_limit_source=LOCAL.get(before, "Other"), evse_id=evse_id
             )
+        schedule = {
+            "id": evse_id,
+            "start_schedule": fmt_time(time.time()),
+            "charging_rate_unit": "A",
+            "charging_schedule_period": [
+                {"start_period": 0, "limit": math.floor(limit.amps * 10) / 10}
+            ],
+        }
+        with_schedule = self.ctx is None or self.ctx.settings.get_bool(
+            "NotifyChargingLimitWithSchedules"
+        )
         return call.NotifyChargingLimit(
             charging_limit={"charging_limit_source": LOCAL.get(limit.source, "Other")},
             evse_id=evse_id,
-            charging_schedule=[
-                {
-                    "id": evse_id,
-                    "start_schedule": fmt_time(time.time()),
-                    "charging_rate_unit": "A",
-                    "charging_schedule_period": [
-                        {"start_period": 0, "limit": math.floor(limit.amps * 10) / 10}
-                    ],
-                }
-            ],
+            charging_schedule=[schedule] if with_schedule else None,
         )
 
     # -- the queue ---------------------------------------------------------------------

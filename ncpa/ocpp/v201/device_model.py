@@ -322,6 +322,15 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
         Variable("SmartChargingCtrlr", "PeriodsPerSchedule", i, ro, "ChargingScheduleMaxPeriods"),
         Variable("SmartChargingCtrlr", "ProfileStackLevel", i, ro, "ChargeProfileMaxStackLevel"),
         Variable("SmartChargingCtrlr", "RateUnit", ml, live=_const("A,W"), values_list="A,W"),
+        # K Smart charging: what NotifyChargingLimit tells (ncpa/ocpp/local_limits.py)
+        Variable("SmartChargingCtrlr", "LimitChangeSignificance", d, rw, "LimitChangeSignificance"),
+        Variable(
+            "SmartChargingCtrlr",
+            "NotifyChargingLimitWithSchedules",
+            b,
+            rw,
+            "NotifyChargingLimitWithSchedules",
+        ),
         # ReservationCtrlr
         Variable("ReservationCtrlr", "Enabled", b, live=_const("true")),
         Variable("ReservationCtrlr", "NonEvseSpecific", b, live=_const("false")),

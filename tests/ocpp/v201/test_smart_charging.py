@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from ocpp.v16 import call as call16
 from ocpp.v201 import call
 
 from tests.ocpp.conftest import Agent, AgentFactory, until
+from tests.ocpp.csms import Csms
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.v201.stories import online
 
@@ -345,3 +349,79 @@ async def test_a_local_limit_below_the_profiles_is_told_once_per_source(
     assert len(csms.calls("NotifyChargingLimit")) == 2
     # above the profile the grid limit constrains nothing
     assert limits.effective(1).source == "csms"
+
+
+async def test_profiles_set_under_2_0_1_hold_under_1_6_after_a_restart(
+    tmp_path: Path,
+    csms: Csms201,
+    csms_factory: Callable[..., Awaitable[Csms]],
+    agent_factory: AgentFactory,
+) -> None:
+    first = await online(csms, agent_factory, data_dir=tmp_path / "d")
+    await set_profile(csms, 1, profile(1, "TxDefaultProfile", 6900, unit="W", stack=1))
+    await until(lambda: csms_limit(first) == pytest.approx(10, abs=0.2), 5, "2.0.1 profile")
+    await first.client.stop()
+    await first.station.stop()
+    await first.station.store.close()
+    old = await csms_factory()
+    second = await agent_factory(old.url, data_dir=tmp_path / "d", version="1.6")
+    await second.accepted()
+    await until(lambda: csms_limit(second) == pytest.approx(10, abs=0.2), 5, "the same limit")
+    comp = await old.call(
+        call16.GetCompositeSchedule(connector_id=1, duration=60, charging_rate_unit="A")
+    )
+    assert comp.status == "Accepted"
+    assert comp.charging_schedule["charging_schedule_period"][0]["limit"] == pytest.approx(
+        10, abs=0.2
+    )
+    assert (await old.call(call16.ClearChargingProfile(id=1))).status == "Accepted"
+    await until(lambda: csms_limit(second) is None, 5, "cleared under 1.6")
+
+
+async def test_a_limit_flipping_between_sources_cannot_flood_the_csms(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    agent.client.local_limits.hold = 1.0
+    await set_profile(csms, 1, profile(1, "TxDefaultProfile", 10, stack=1))
+    await until(lambda: csms_limit(agent) == 10, 5, "profile")
+    for i in range(40):  # the grid limit around the profile's: below, above, below...
+        agent.station.limits.set("grid", 9.5 if i % 2 == 0 else 10.5)
+        await asyncio.sleep(0.02)
+    agent.station.limits.set("grid", 9.0)  # and it stays below
+    await asyncio.sleep(1.5)
+    told = csms.calls("NotifyChargingLimit") + csms.calls("ClearedChargingLimit")
+    assert 1 <= len(told) <= 4, [m.action for m in told]  # 40 flips, a 1 s hold
+    # the last word is the state now: constrained by the grid
+    assert csms.calls("NotifyChargingLimit")[-1].payload["chargingLimit"] == {
+        "chargingLimitSource": "EMS"
+    }
+
+
+async def test_limit_change_significance_and_schedules_from_the_device_model(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    agent.client.local_limits.hold = 0.2
+    data = [
+        {
+            "attribute_value": value,
+            "component": {"name": "SmartChargingCtrlr"},
+            "variable": {"name": name},
+        }
+        for name, value in (
+            ("LimitChangeSignificance", "50"),
+            ("NotifyChargingLimitWithSchedules", "false"),
+        )
+    ]
+    res = await csms.call(call.SetVariables(set_variable_data=data))
+    assert {r["attribute_status"] for r in res.set_variable_result} == {"Accepted"}
+    limits = agent.station.limits
+    limits.set("grid", 20.0)
+    first = (await csms.wait_for("NotifyChargingLimit"))[0].payload
+    assert "chargingSchedule" not in first
+    limits.set("grid", 12.0)  # 40 % less: below the significance
+    await asyncio.sleep(0.5)
+    assert len(csms.calls("NotifyChargingLimit")) == 1
+    limits.set("grid", 8.0)  # 60 % less than the 20 A told
+    await csms.wait_for("NotifyChargingLimit", 2)
