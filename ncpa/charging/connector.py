@@ -198,12 +198,22 @@ class Connector:
 
     # -- commands (from the station) --------------------------------------------
 
-    def end_reservation(self, reason: str) -> None:
+    @property
+    def reservation_key(self) -> str:
+        """The store setting that keeps the reservation across restarts."""
+        return f"connector.{self.cid}.reservation"
+
+    async def hold_reservation(self, res: Reservation) -> None:
+        self.reservation = res
+        await self.station.store.set_setting(self.reservation_key, dataclasses.asdict(res))
+
+    async def end_reservation(self, reason: str) -> None:
         """The reservation is over (ReservationEnded names why); nothing when there is none."""
         res = self.reservation
         if res is None:
             return
         self.reservation = None
+        await self.station.store.set_setting(self.reservation_key, None)
         log.info("reservation.ended", connector=self.cid, id=res.reservation_id, reason=reason)
         self.station.bus.publish(ReservationEnded(self.cid, res.reservation_id, reason))
 
@@ -215,7 +225,7 @@ class Connector:
                 return False
             self.session = Session(id_tag, parent_id_tag, reservation_id=reservation_id)
             if reservation_id is not None:
-                self.end_reservation("used")
+                await self.end_reservation("used")
             await self._evaluate()
             return True
 
@@ -488,11 +498,11 @@ class Connector:
         station = self.station
         now = time.time()
         if self.reservation is not None and self.reservation.expiry_ts <= now:
-            self.end_reservation("expired")
+            await self.end_reservation("expired")
         if self.reservation is not None and (self.faults or not self.operative):
             # a faulted or inoperative connector cannot hold it: the driver would find it
             # unusable, and the CSMS may book another one
-            self.end_reservation("removed")
+            await self.end_reservation("removed")
         if self.pilot == PilotState.A and self.session is not None:
             if self._tx is not None:
                 tag = self.session.id_tag
@@ -521,7 +531,7 @@ class Connector:
                     pending.parent_id_tag,
                     reservation_id=res.reservation_id if res is not None else None,
                 )
-                self.end_reservation("used")
+                await self.end_reservation("used")
             elif self.reservation is not None:  # held for its id tag
                 return
             elif station.auth_mode == "PLUGNCHARGE":

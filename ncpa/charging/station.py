@@ -74,6 +74,7 @@ class ChargingStation:
         self._station_max = float(settings.get("station_max_current", self._station_max))
         for cid, conn in self.connectors.items():
             conn.operative = bool(settings.get(f"connector.{cid}.operative", True))
+            conn.reservation = _stored_reservation(settings.get(conn.reservation_key))
         self.limits.set(HARDWARE, self.config.station.absolute_max_current)
         self.limits.set(INSTALLER, self._station_max)
         self._journal.start()
@@ -378,7 +379,7 @@ class ChargingStation:
         check_id_tag(id_tag)
         for other in self.connectors.values():  # the same id replaces a reservation
             if other.reservation and other.reservation.reservation_id == reservation_id:
-                other.end_reservation("replaced")
+                await other.end_reservation("replaced")
                 self._spawn(other.reevaluate())
         conn = self.connectors.get(connector_id)
         if conn is None:
@@ -389,7 +390,7 @@ class ChargingStation:
             return "Unavailable"
         if conn.session is not None or conn.plugged or conn.reservation is not None:
             return "Occupied"
-        conn.reservation = Reservation(reservation_id, id_tag, expiry_ts, parent_id_tag)
+        await conn.hold_reservation(Reservation(reservation_id, id_tag, expiry_ts, parent_id_tag))
         log.info("reservation", id=reservation_id, connector=connector_id, id_tag=id_tag)
         await conn.reevaluate()
         return "Accepted"
@@ -403,7 +404,7 @@ class ChargingStation:
     async def cancel_reservation(self, reservation_id: int) -> bool:
         for conn in self.connectors.values():
             if conn.reservation and conn.reservation.reservation_id == reservation_id:
-                conn.end_reservation("cancelled")
+                await conn.end_reservation("cancelled")
                 await conn.reevaluate()
                 return True
         return False
@@ -465,3 +466,20 @@ class ChargingStation:
     async def _reevaluate_all(self) -> None:
         for conn in self.connectors.values():
             await conn.reevaluate()
+
+
+def _stored_reservation(raw: Any) -> Reservation | None:
+    """A reservation kept across a restart (one that expired meanwhile ends at the first
+    evaluation, as any other)."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Reservation(
+            int(raw["reservation_id"]),
+            str(raw["id_tag"]),
+            float(raw["expiry_ts"]),
+            str(raw["parent_id_tag"]) if raw.get("parent_id_tag") else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        log.warning("reservation.unreadable", value=str(raw)[:80])
+        return None

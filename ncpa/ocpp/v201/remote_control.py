@@ -20,6 +20,15 @@ from ncpa.ocpp.v201.smart_charging import schedule_problem, to_engine
 log = get_logger(__name__)
 
 _FREE = ("Available", "Preparing", "Reserved", "Finishing")
+REMEMBERED = 64  # remote-started id tokens kept (their type, remoteStartId): the newest
+
+
+def _remember(table: dict[str, Any], token: str, value: Any) -> None:
+    """Bounded: a CSMS that starts many sessions that never begin grows nothing."""
+    table.pop(token, None)
+    table[token] = value
+    while len(table) > REMEMBERED:
+        del table[next(iter(table))]
 
 
 class RemoteControlBlock(Block):
@@ -68,8 +77,8 @@ class RemoteControlBlock(Block):
         group = group_id_token.get("id_token") if group_id_token else None
         if not await remote_start_admitted(ctx, token, cid, group):
             return rejected("Reserved")  # H03: only its idToken or groupIdToken
-        ctx.id_token_types[token] = str(id_token.get("type", "Central"))
-        ctx.remote_start_ids[token] = remote_start_id
+        _remember(ctx.id_token_types, token, str(id_token.get("type", "Central")))
+        _remember(ctx.remote_start_ids, token, remote_start_id)
         if ctx.settings.get_bool("AuthorizeRemoteTxRequests"):
             self.after_reply(ctx.ops.remote_start(token, cid, profile, True))
             return call_result.RequestStartTransaction(status="Accepted")

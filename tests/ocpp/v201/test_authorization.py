@@ -231,3 +231,16 @@ async def test_plug_and_charge_uses_a_local_id_token(
     await agent.plug(1)
     ev = await wait_started(csms)
     assert ev["idToken"] == {"idToken": agent.station.plugncharge_tag, "type": "Local"}
+
+
+async def test_remote_started_token_types_are_bounded(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    """Remote starts that never begin (no EV) leave a bounded trace."""
+    agent = await online(csms, agent_factory)
+    for n in range(100):
+        req = call.RequestStartTransaction(id_token=token(f"APP{n}", "Central"), remote_start_id=n)
+        assert (await csms.call(req)).status == "Accepted"
+    ctx = agent.client.ctx
+    assert len(ctx.id_token_types) <= 64 and len(ctx.remote_start_ids) <= 64
+    assert ctx.id_token_types["APP99"] == "Central" and ctx.remote_start_ids["APP99"] == 99

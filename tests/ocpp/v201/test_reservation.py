@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from ocpp.v201 import call
 
@@ -209,3 +210,35 @@ async def test_a_fault_removes_the_reservation_and_a_faulted_evse_cannot_be_rese
     await wait_status(csms, 1, "Faulted")
     assert (await csms.call(reserve(13, "R1"))).status == "Faulted"
     assert agent.station.reservation(1) is None
+
+
+async def test_a_reservation_survives_a_restart(
+    csms: Csms201, agent_factory: AgentFactory, tmp_path: Path
+) -> None:
+    first = await online(csms, agent_factory, data_dir=tmp_path / "d")
+    assert (await csms.call(reserve(14, "R1", group_id_token=token("FLEET")))).status == (
+        "Accepted"
+    )
+    await first.client.stop()
+    await first.station.stop()
+    await first.station.store.close()
+    before = len(csms.calls("StatusNotification"))
+    second = await agent_factory(csms.url, version="2.0.1", data_dir=tmp_path / "d")
+    await second.accepted()
+    sent = await csms.wait_for("StatusNotification", before + 1)
+    assert sent[before].payload["connectorStatus"] == "Reserved"
+    res = second.station.reservation(1)
+    assert res is not None and (res.reservation_id, res.id_tag, res.parent_id_tag) == (
+        14,
+        "R1",
+        "FLEET",
+    )
+    # still only for its token: another card does not take it, the reserved one does
+    assert await second.station.present_card("OTHER") == "Accepted"
+    await second.plug(1)
+    await asyncio.sleep(0.3)
+    assert no_transaction(second)
+    assert await second.station.present_card("R1") == "Accepted"
+    assert (await wait_started(csms))["reservationId"] == 14
+    # used: gone from the store too
+    assert await second.station.store.get_setting("connector.1.reservation") is None
