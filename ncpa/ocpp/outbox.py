@@ -477,12 +477,16 @@ class Outbox:
 
         return await self.store.call(_repair)
 
-    async def discard(self, item: Item, why: str) -> None:
+    async def discard(self, item: Item, why: str, expected: bool = False) -> None:
+        """Delete a row this version cannot send (`expected`: by design, e.g. the
+        station-wide status 2.0.1 does not have; logged as info, not as an error)."""
+
         def _del(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
 
         await self.store.call(_del)
-        log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
+        report = log.info if expected else log.error
+        report("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
 
 
 _SELECT = (
