@@ -5,24 +5,30 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from ncpa.ocpp.outbox import METER, START, STOP, Outbox
 from ncpa.store import Store
-from tests.ocpp.conftest import AgentFactory, until
+from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Quirks
+from tests.ocpp.csms201 import Csms201
 from tests.ocpp.v201.stories import assert_sequence, events, online
 
 FAST_RETRY = {"TransactionMessageAttempts": "2", "TransactionMessageRetryInterval": "0"}
 
 
+async def charging_refused(factory: Any, agent_factory: AgentFactory) -> tuple[Csms201, Agent]:
+    """A transaction running against a CSMS that refuses every TransactionEvent."""
+    csms = await factory(Quirks(subprotocols=["ocpp2.0.1"], invalid_answer={"TransactionEvent"}))
+    agent = await online(csms, agent_factory, settings=FAST_RETRY)
+    await agent.start_charging(1, "CARD1")
+    return csms, agent
+
+
 async def test_unacknowledged_events_are_parked_then_delivered_in_order(
     csms201_factory: object, agent_factory: AgentFactory
 ) -> None:
-    csms = await csms201_factory(  # type: ignore[operator]
-        Quirks(subprotocols=["ocpp2.0.1"], invalid_answer={"TransactionEvent"})
-    )
-    agent = await online(csms, agent_factory, settings=FAST_RETRY)
-    await agent.start_charging(1, "CARD1")
+    csms, agent = await charging_refused(csms201_factory, agent_factory)
     await agent.status(1, "Charging")
     await agent.unplug(1)
     # the Started is tried twice with one message id, then kept; the later events of its
@@ -95,11 +101,7 @@ async def test_parked_rows_are_bounded(tmp_path: Path) -> None:
 async def test_parked_events_get_a_new_try_on_a_stable_line(
     csms201_factory: object, agent_factory: AgentFactory
 ) -> None:
-    csms = await csms201_factory(  # type: ignore[operator]
-        Quirks(subprotocols=["ocpp2.0.1"], invalid_answer={"TransactionEvent"})
-    )
-    agent = await online(csms, agent_factory, settings=FAST_RETRY)
-    await agent.start_charging(1, "CARD1")
+    csms, agent = await charging_refused(csms201_factory, agent_factory)
     outbox = agent.client.outbox
     await until(lambda: bool(csms.calls("TransactionEvent")), 10, "Started tried")
     for _ in range(100):
