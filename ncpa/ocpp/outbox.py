@@ -23,11 +23,13 @@ messages. A status row may wait (`not_before`) for MinimumStatusDuration.
 
 Rows a CSMS never acknowledges: after TransactionMessageAttempts a row is dropped (1.6:
 a dropped Start takes its transaction's later messages with it) or, when the adapter keeps
-undelivered rows (2.0.1), parked: kept, skipped by the pump so later rows flow, and retried
-at the next connection. The oldest parked row goes first as a probe; once it is delivered
-every parked row is due again, in its original order. A parked row keeps the seqNo it was
-sent with (stamped on the row as it is parked), so no seqNo is reused or skipped. Parked rows
-are bounded by `max_parked`: beyond it the oldest parked rows are deleted, logged as errors.
+undelivered rows (2.0.1), parked: kept, skipped by the pump so later rows flow (the later
+rows of its own transaction are parked behind it unsent, so a transaction's events stay in
+order), and retried at the next connection and, on a stable line, when the queue is idle.
+The oldest parked row goes first as a probe; once it is delivered every parked row is due
+again, in its original order. A parked row keeps the seqNo it was given (stamped on the row
+as it is parked), so no seqNo is reused or skipped. Parked rows are bounded by
+`max_parked`: beyond it the oldest parked rows are deleted, logged as errors.
 
 Capacity: `max_rows` (default 200 000, about 80 MB) holds more than 30 days of
 60 s samples on two connectors. When it is reached, or the disk has less than
@@ -399,8 +401,7 @@ class Outbox:
         attempts = item.attempts + 1
         drop = attempts >= max_attempts
         if drop and park:
-            await self._park(item, attempts)
-            return True
+            return await self._park(item, attempts)
 
         def _fail(conn: sqlite3.Connection) -> None:
             with atomic(conn):
@@ -422,12 +423,27 @@ class Outbox:
             log.error("ocpp.outbox.dropped", action=item.action, tx=item.tx_id, attempts=attempts)
         return drop
 
-    async def _park(self, item: Item, attempts: int) -> None:
+    async def park_behind(self, item: Item) -> bool:
+        """Park a row of a transaction that has an older row parked, without sending it:
+        a transaction's events stay in order (they are released together). False when
+        its transaction has none parked."""
+        return await self._park(item, item.attempts, behind=True)
+
+    async def _park(self, item: Item, attempts: int, behind: bool = False) -> bool:
         """Keep a row its CSMS did not acknowledge, with the seqNo it was sent with; later
         rows of its transaction number on from there."""
 
-        def _put(conn: sqlite3.Connection) -> int:
+        def _put(conn: sqlite3.Connection) -> tuple[bool, int]:
             with atomic(conn):
+                if (
+                    behind
+                    and not conn.execute(
+                        "SELECT 1 FROM ocpp_outbox WHERE tx_id = ? AND seq < ? AND parked != ? "
+                        "LIMIT 1",
+                        (item.tx_id, item.seq, LIVE),
+                    ).fetchone()
+                ):
+                    return False, 0
                 first = conn.execute(
                     "UPDATE ocpp_outbox SET parked = ?, attempts = ?, seq_no = ? "
                     "WHERE seq = ? AND seq_no IS NULL",
@@ -447,24 +463,29 @@ class Outbox:
                 ).fetchone()[0]
                 excess = count - self.max_parked
                 if excess <= 0:
-                    return 0
+                    return True, 0
                 # bounded: the oldest parked meter values go first, then the oldest rows
-                return conn.execute(
+                return True, conn.execute(
                     "DELETE FROM ocpp_outbox WHERE seq IN (SELECT seq FROM ocpp_outbox "
                     "WHERE parked != ? ORDER BY kind = 'meter' DESC, seq LIMIT ?)",
                     (LIVE, excess),
                 ).rowcount
 
-        evicted = await self.store.call(_put)
-        log.error(
+        parked, evicted = await self.store.call(_put)
+        if not parked:
+            return False
+        report = log.info if behind else log.error
+        report(
             "ocpp.outbox.parked",
             action=item.action,
             tx=item.tx_id,
             seq_no=item.seq_no,
             attempts=attempts,
+            behind=behind,
         )
         if evicted:
             log.error("ocpp.outbox.parked_evicted", rows=evicted, max_parked=self.max_parked)
+        return True
 
     async def repair_remote_ids(self) -> int:
         """Local transactions missing the CSMS id the queue knows (written by older
@@ -480,17 +501,16 @@ class Outbox:
 
         return await self.store.call(_repair)
 
-    async def discard(self, item: Item, why: str, quiet: bool = False) -> None:
-        """Delete a row that cannot be sent; `quiet`: nothing is lost (not an error)."""
+    async def discard(self, item: Item, why: str, expected: bool = False) -> None:
+        """Delete a row this version cannot send (`expected`: by design, e.g. the
+        station-wide status 2.0.1 does not have; logged as info, not as an error)."""
 
         def _del(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM ocpp_outbox WHERE seq = ?", (item.seq,))
 
         await self.store.call(_del)
-        if quiet:
-            log.debug("ocpp.outbox.skipped", action=item.action, why=why)
-        else:
-            log.error("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
+        report = log.info if expected else log.error
+        report("ocpp.outbox.discarded", action=item.action, tx=item.tx_id, why=why)
 
 
 _SELECT = (

@@ -173,7 +173,11 @@ class Session:
             outbox.changed.clear()
             item = await outbox.head()
             if item is None:
-                await outbox.changed.wait()
+                # idle: rows kept undelivered get a new try now and then on a stable line too
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(outbox.changed.wait(), self.parked_retry())
+                    continue
+                await outbox.retry_parked()
                 continue
             wait = item.next_try_ts - time.time()
             if wait > 0:
@@ -189,14 +193,24 @@ class Session:
                 continue
             await self.deliver(item)
 
+    def parked_retry(self) -> float:
+        """Seconds between two tries of the parked rows while the queue is idle: as long
+        as a row's own attempts took (TransactionMessageRetryInterval x attempts), 5 s
+        at least."""
+        settings = self.ctx.settings
+        attempts = settings.get_int("TransactionMessageAttempts")
+        return max(5.0, settings.get_int("TransactionMessageRetryInterval") * attempts)
+
     async def deliver(self, item: Item) -> None:
         ctx = self.ctx
         outbox = ctx.outbox
+        if self.adapter.keeps_undelivered(item) and await outbox.park_behind(item):
+            return  # an older event of its transaction is parked: it waits behind it
         payload = self.adapter.outbox_call(ctx, item)
         if payload is None:
             if item.kind == STATUS:
                 # a status this version has no message for (2.0.1: connector 0, the station)
-                await outbox.discard(item, "no such status in this version", quiet=True)
+                await outbox.discard(item, "no such status in this version", expected=True)
                 return
             # this version cannot send it (a 1.6 message of a transaction whose Start was
             # dropped or went out under 2.0.1: the CSMS never learnt an id it can use)

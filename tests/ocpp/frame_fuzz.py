@@ -87,6 +87,22 @@ def _wrong_type(schema: dict[str, Any]) -> Any:
     return "not-a-number"
 
 
+def inline_refs(node: Any, root: dict[str, Any]) -> Any:
+    """The schema with every local `$ref` (2.0.1's `#/definitions/...`) replaced by its
+    target, so the generators above see plain objects (the OCPP schemas have no cycles)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target[part]
+            return inline_refs(target, root)
+        return {k: inline_refs(v, root) for k, v in node.items() if k != "definitions"}
+    if isinstance(node, list):
+        return [inline_refs(v, root) for v in node]
+    return node
+
+
 class FrameFuzzer:
     def __init__(self, version: str, actions: list[str], seed: int = 1) -> None:
         self.version = version
@@ -99,7 +115,8 @@ class FrameFuzzer:
         return f"fz{self.n}"
 
     def schema(self, action: str) -> dict[str, Any]:
-        return dict(get_validator(2, action, self.version).schema)
+        root = dict(get_validator(2, action, self.version).schema)
+        return inline_refs(root, root)  # type: ignore[no-any-return]
 
     def payload_frame(self) -> Fuzzed:
         action = self.rng.choice(self.actions)

@@ -15,7 +15,7 @@ import aiohttp
 
 from tests.ocpp.conftest import until
 from tests.ocpp.csms import Csms, Quirks
-from tests.ocpp.daemon import agent_view, free_port, outbox_rows, sim, spawn
+from tests.ocpp.daemon import agent_view, free_port, kill9, outbox_rows, sim, spawn
 
 
 async def test_kill_9_with_queued_messages_then_delivery_after_restart(tmp_path: Path) -> None:
@@ -63,9 +63,8 @@ async def test_kill_9_with_queued_messages_then_delivery_after_restart(tmp_path:
         finally:
             await csms.stop()
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            await asyncio.to_thread(proc.wait, 10)
+        # SIGKILL: a clean stop would wait shutdown_drain for answers of the CSMS gone
+        await kill9(proc)
 
 
 def local_remote_ids(tmp: Path) -> list[tuple[int, str | None, int | None]]:

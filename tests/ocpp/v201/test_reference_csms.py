@@ -59,16 +59,21 @@ async def test_a_session_at_the_charger_through_the_cloud_gateway(
     await until(lambda: sum(q.late_answers for q in gw.queues) >= 1, 20, "a late answer")
     assert gw.connections == 1
     await until(lambda: agent.client.connected.is_set(), 1)
-    # bounded: only this session's rows are kept, each event with one message id and seqNo
-    await until(
-        lambda: len({m.unique_id for m in gw.calls("TransactionEvent")}) >= 3, 30, "all tried"
-    )
-    depth = await agent.client.outbox.depth()
+    # bounded: only this session's rows are kept (the Started tried, the rest of its
+    # transaction parked behind it in order), every try with one message id and seqNo 0
+    outbox = agent.client.outbox
+    for _ in range(300):
+        if not await outbox.live("start") and not await outbox.live("stop"):
+            break
+        await asyncio.sleep(0.05)
+    depth = await outbox.depth()
     assert depth.get("start") == 1 and depth.get("stop") == 1
-    assert sum(depth.values()) <= len({m.unique_id for m in gw.calls("TransactionEvent")}) + 2
-    first: dict[str, int] = {}
-    for m in gw.calls("TransactionEvent"):
-        assert first.setdefault(m.unique_id, m.payload["seqNo"]) == m.payload["seqNo"]
+    assert not await outbox.live("meter")  # nothing of the transaction is left live
+    assert 3 <= await outbox.parked() <= sum(depth.values()) < 20  # one session's rows
+    tries = gw.calls("TransactionEvent")
+    assert {(m.unique_id, m.payload["seqNo"], m.payload["eventType"]) for m in tries} == {
+        (tries[0].unique_id, 0, "Started")
+    }
     # the heartbeat keeps going too (its answers are handled, even late)
     beats = len(gw.calls("Heartbeat"))
     await agent.client.session.heartbeat()  # type: ignore[union-attr]

@@ -115,11 +115,8 @@ async def test_offline_transaction_then_ordered_delivery(agent_factory: AgentFac
         assert all(e.get("offline") is True for e in evs)
         stamps = [e["timestamp"] for e in evs]
         assert stamps == sorted(stamps)
-        # the Ended's answer back before the CSMS goes (else the stop waits to drain it)
-        for _ in range(200):
-            if not await agent.client.outbox.depth():
-                break
-            await asyncio.sleep(0.02)
+        # answered before the CSMS goes (else the stop of the test waits for the Ended)
+        assert await agent.client.outbox.drained("stop", 5)
     finally:
         await csms.stop()
 

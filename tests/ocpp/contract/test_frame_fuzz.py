@@ -1,6 +1,7 @@
 """Fuzz: thousands of invalid frames against the running agent (field hardening, "what must
-be shown"). No crash, no dropped connection, no invalid JSON sent, no CallResult to an
-invalid call, a CallError wherever the frame's id could be read, and no state changed.
+be shown"), under each version with that version's schemas. No crash, no dropped
+connection, no invalid JSON sent, no CallResult to an invalid call, a CallError wherever
+the frame's id could be read, and no state changed.
 
 NCPA_FUZZ_FRAMES sets the count (default 3000), NCPA_FUZZ_SEED the seed.
 """
@@ -13,24 +14,30 @@ import os
 from typing import Any
 
 from ocpp.routing import create_route_map
-from ocpp.v16 import call
+from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
 
 from ncpa.ocpp.v16.charge_point import ChargePoint
+from ncpa.ocpp.v201.charge_point import ChargePoint201
 from tests.ocpp.conftest import Agent, AgentFactory
-from tests.ocpp.csms import Csms
+from tests.ocpp.contract.conftest import Peer
 from tests.ocpp.frame_fuzz import FrameFuzzer
 
 COUNT = int(os.environ.get("NCPA_FUZZ_FRAMES", "3000"))
 SEED = int(os.environ.get("NCPA_FUZZ_SEED", "20261201"))
 
 
-async def snapshot(csms: Csms, agent: Agent) -> dict[str, Any]:
-    config = await csms.call(call.GetConfiguration())
-    version = await csms.call(call.GetLocalListVersion())
+async def snapshot(peer: Peer, agent: Agent) -> dict[str, Any]:
+    """What no invalid frame may change: the settings, the local list, the station."""
+    if peer.version == "1.6":
+        list_version = (await peer.csms.call(call16.GetLocalListVersion())).list_version
+    else:
+        list_version = (await peer.csms.call(call201.GetLocalListVersion())).version_number
     station = agent.station
+    known, _ = agent.client.settings.report(None, peer.version)
     return {
-        "config": sorted((k["key"], k.get("value")) for k in config.configuration_key),
-        "list_version": version.list_version,
+        "settings": sorted((str(k["key"]), str(k["value"])) for k in known),
+        "list_version": list_version,
         "views": [(v.status, v.transaction) for v in station.views()],
         "limits": station.limits.sources(1),
         "whitelist": await station.store.whitelist(),
@@ -38,18 +45,21 @@ async def snapshot(csms: Csms, agent: Agent) -> dict[str, Any]:
     }
 
 
-def handled_actions() -> list[str]:
-    return sorted(create_route_map(ChargePoint.__new__(ChargePoint)).keys())
+def handled_actions(version: str) -> list[str]:
+    cls: Any = ChargePoint if version == "1.6" else ChargePoint201
+    return sorted(create_route_map(cls.__new__(cls)).keys())
 
 
 async def test_invalid_frames_change_nothing_and_keep_the_line(
-    csms: Csms, agent_factory: AgentFactory
+    peer: Peer, agent_factory: AgentFactory
 ) -> None:
-    agent = await agent_factory(csms.url)
+    csms = peer.csms
+    agent = await peer.agent(agent_factory)
     await agent.accepted()
-    await csms.wait_for("StatusNotification", 2)
-    before = await snapshot(csms, agent)
-    fuzzer = FrameFuzzer("1.6", [*handled_actions(), "BootNotification", "Heartbeat"], SEED)
+    await csms.wait_for("StatusNotification", 1 if peer.version == "2.0.1" else 2)
+    before = await snapshot(peer, agent)
+    actions = [*handled_actions(peer.version), "BootNotification", "Heartbeat"]
+    fuzzer = FrameFuzzer(peer.version, actions, SEED)
     frames = fuzzer.frames(COUNT)
     kinds: dict[str, int] = {}
     for fz in frames:
@@ -66,8 +76,8 @@ async def test_invalid_frames_change_nothing_and_keep_the_line(
     assert results == []
     assert csms.invalid_json == []
     assert csms.connections == 1
-    after = await snapshot(csms, agent)
+    after = await snapshot(peer, agent)
     assert after == before
     # every class of invalid frame was tried
     assert {"missing", "wrong_type", "unknown_field", "non_finite", "deep", "binary"} <= set(kinds)
-    print("fuzz frames by kind:", json.dumps(kinds, sort_keys=True))
+    print(f"fuzz frames by kind ({peer.version}):", json.dumps(kinds, sort_keys=True))
