@@ -13,6 +13,8 @@ from ncpa import strict_json
 from ncpa.api.errors import bad_param
 
 MAX_STRING = 256
+# the local API's card ids: 20 characters (the OpenAPI document), what OCPP 1.6 carries
+API_ID_TAG_LEN = 20
 
 
 def query_str(

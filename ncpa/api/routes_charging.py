@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ncpa.api.errors import ApiError, bad_param
-from ncpa.api.params import query_int, require_str
+from ncpa.api.params import API_ID_TAG_LEN, query_int, require_str
 from ncpa.api.routes import Route, no_content, state
 from ncpa.charging.authorization import check_id_tag
 from ncpa.log import get_logger
@@ -16,7 +16,7 @@ log = get_logger(__name__)
 def _tag(request: web.Request) -> str:
     tag = require_str(request, "tag", max_len=64)
     try:
-        return check_id_tag(tag)
+        return check_id_tag(tag, API_ID_TAG_LEN)
     except ValueError as e:
         raise bad_param("tag", str(e)) from e
 

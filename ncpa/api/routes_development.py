@@ -16,7 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ncpa.api.envelope import load_secret
 from ncpa.api.errors import ApiError, bad_param
-from ncpa.api.params import json_body, query_str, require_str
+from ncpa.api.params import API_ID_TAG_LEN, json_body, query_str, require_str
 from ncpa.api.qr_issue import Wifi, qr_token
 from ncpa.api.routes import Route, no_content, ok, state
 from ncpa.api.routes_whitelist import add_accepted
@@ -35,7 +35,7 @@ async def post_card(request: web.Request) -> web.Response:
     if not isinstance(token, str):
         raise bad_param("createCardRequest", 'expected {"token": "<card uid>"}')
     try:
-        check_id_tag(token)
+        check_id_tag(token, API_ID_TAG_LEN)
     except ValueError as e:
         raise bad_param("createCardRequest", f"token: {e}") from e
     result = await add_accepted(request, token)

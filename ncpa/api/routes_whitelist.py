@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ncpa.api.errors import ApiError, bad_param
+from ncpa.api.params import API_ID_TAG_LEN
 from ncpa.api.routes import Route, ok, state
 from ncpa.charging.authorization import check_id_tag
 from ncpa.log import get_logger
@@ -27,7 +28,7 @@ def card_json(entry: WhitelistEntry) -> dict[str, Any]:
 def _token(request: web.Request) -> str:
     token = request.match_info["token"]
     try:
-        return check_id_tag(token)
+        return check_id_tag(token, API_ID_TAG_LEN)
     except ValueError as e:
         raise bad_param("token", str(e)) from e
 

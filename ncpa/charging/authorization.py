@@ -26,7 +26,9 @@ _OCPP_STATUS = {
     "INVALID": "Invalid",
     "UNKNOWN": "Invalid",
 }
-MAX_ID_TAG_LEN = 20  # OCPP 1.6 IdToken is CiString20
+# the longest id token the core takes: OCPP 2.0.1's IdTokenType (1.6's idTag is 20; its
+# adapter refuses or cuts longer ones, and the local API keeps 20 for its cards)
+MAX_ID_TAG_LEN = 36
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +45,10 @@ class AuthResult:
 RemoteAuthorize = Callable[[str], Awaitable[AuthResult | None]]
 
 
-def check_id_tag(id_tag: str) -> str:
-    """Raise ValueError unless `id_tag` is a valid OCPP idTag."""
-    if not id_tag or len(id_tag) > MAX_ID_TAG_LEN or not id_tag.isprintable():
-        raise ValueError(f"idTag must be 1..{MAX_ID_TAG_LEN} printable characters")
+def check_id_tag(id_tag: str, max_len: int = MAX_ID_TAG_LEN) -> str:
+    """Raise ValueError unless `id_tag` is a valid id token (1..max_len printable)."""
+    if not id_tag or len(id_tag) > max_len or not id_tag.isprintable():
+        raise ValueError(f"idTag must be 1..{max_len} printable characters")
     return id_tag
 
 

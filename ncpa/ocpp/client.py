@@ -621,12 +621,11 @@ class OcppClient:
             log.info("ocpp.preempt", action="SecurityEventNotification", for_="Authorize")
             low.cancel()
         adapter = self.adapter
-        if adapter is None:
+        payload = adapter.authorize(id_tag) if adapter is not None else None
+        if adapter is None or payload is None:
             return None
         try:
-            res = await asyncio.wait_for(
-                self.try_send(adapter.authorize(id_tag)), min(self.options.call_timeout, 10)
-            )
+            res = await asyncio.wait_for(self.try_send(payload), min(self.options.call_timeout, 10))
         except TimeoutError:
             log.warning("ocpp.authorize.timeout", id_tag=id_tag)
             return None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ocpp.routing import create_route_map
 from ocpp.v16 import call
 
+from ncpa.log import get_logger
 from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
 from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
@@ -20,6 +21,10 @@ from ncpa.ocpp.v16.dialect import V16
 
 if TYPE_CHECKING:
     from ncpa.ocpp.context import OcppContext
+
+log = get_logger(__name__)
+
+ID_TAG_LEN = 20  # CiString20: the idTag of 1.6
 
 TRIGGERS = frozenset(
     {
@@ -68,7 +73,11 @@ class V16Adapter:
         return call.Heartbeat()
 
     def authorize(self, id_tag: str) -> Any:
-        return call.Authorize(id_tag=id_tag[:20])
+        if len(id_tag) > ID_TAG_LEN:
+            # 1.6 cannot carry it (a 2.0.1 IdToken of up to 36): the CSMS cannot be asked
+            log.info("ocpp.authorize.id_too_long", length=len(id_tag), max=ID_TAG_LEN)
+            return None
+        return call.Authorize(id_tag=id_tag)
 
     def authorize_answer(self, res: Any) -> dict[str, Any]:
         return dict(res.id_tag_info)
@@ -120,6 +129,12 @@ class V16Adapter:
         payload = fields(item.payload)
         if item.kind == STATUS:
             return call.StatusNotification(**payload)
+        for key in ("id_tag",):
+            tag = payload.get(key)
+            if isinstance(tag, str) and len(tag) > ID_TAG_LEN:
+                # an id token of 2.0.1 length, queued then sent under 1.6: its CiString20
+                log.warning("ocpp.id_tag.cut", tx=item.tx_id, length=len(tag))
+                payload[key] = tag[:ID_TAG_LEN]
         if item.kind == START:
             return call.StartTransaction(**payload)
         if item.remote_id is None or not item.remote_id.lstrip("-").isdigit():
