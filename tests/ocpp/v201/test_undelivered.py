@@ -119,3 +119,35 @@ async def test_parked_events_get_a_new_try_on_a_stable_line(
     assert await outbox.parked() == 0 and csms.connections == 1
     delivered = {m.unique_id: m.payload for m in csms.calls("TransactionEvent")}
     assert_sequence(sorted(delivered.values(), key=lambda e: e["seqNo"]))
+
+
+async def test_parked_rows_survive_a_restart_and_keep_their_order(tmp_path: Path) -> None:
+    """kill -9 with rows parked: the next process finds them parked, parks the newer rows
+    of their transaction behind them, and releases all in order after a successful probe."""
+    store = await Store.open(tmp_path)
+    outbox = Outbox(store)
+    await outbox.open()
+    await outbox.enqueue(START, 1, {"connector_id": 1, "id_tag": "A", "n": 0})
+    head = await outbox.head()
+    assert head is not None and await outbox.failed(head, 1, 0, park=True)
+    await store.close()  # the process ends; SQLite keeps what was committed
+
+    store = await Store.open(tmp_path)
+    try:
+        outbox = Outbox(store)
+        await outbox.open()
+        assert await outbox.parked() == 1
+        await outbox.enqueue(STOP, 1, {"connector_id": 1, "n": 1})
+        stop = await outbox.head()
+        assert stop is not None and stop.kind == STOP
+        assert await outbox.park_behind(stop)  # behind its parked Start, unsent
+        assert await outbox.head() is None
+        assert await outbox.retry_parked()
+        probe = await outbox.head()
+        assert probe is not None and probe.kind == START and probe.seq_no == 0
+        await outbox.delivered(probe, seq_no=1)
+        after = await outbox.head()
+        assert after is not None and after.kind == STOP and after.seq_no == 1
+        assert not await outbox.park_behind(after)  # nothing parked before it any more
+    finally:
+        await store.close()
