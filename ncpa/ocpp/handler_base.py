@@ -11,7 +11,10 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from ocpp.routing import create_route_map
+
 from ncpa.log import get_logger
+from ncpa.ocpp.rpc import Dialect, RpcEndpoint, Transport
 
 if TYPE_CHECKING:
     from ncpa.ocpp.context import OcppContext
@@ -37,6 +40,17 @@ class HandlerBase:
             task = asyncio.create_task(coro)
             self._tasks.add(task)
             task.add_done_callback(self._done)
+
+    def endpoint(self, transport: Transport, dialect: Dialect) -> RpcEndpoint:
+        """The RPC endpoint of one connection, routing to these handlers."""
+        return RpcEndpoint(
+            transport,
+            dialect,
+            create_route_map(self),
+            self.ctx.options.call_timeout,
+            trace=self.ctx.frame_trace,
+            replied=self.replied,
+        )
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -10,11 +10,30 @@ from __future__ import annotations
 from ncpa.charging.authorization import CARD_STATUSES, check_id_tag
 from ncpa.log import get_logger
 from ncpa.ocpp.context import OcppContext
+from ncpa.ocpp.timeutil import parse_time
 from ncpa.store import WhitelistEntry
 
 log = get_logger(__name__)
 
 VERSION_KEY = "ocpp.local_list_version"
+# an authorization status (neutral, 1.6 names) -> the whitelist's
+_WHITELIST = {
+    "Accepted": "ACCEPTED",
+    "Blocked": "BLOCKED",
+    "Expired": "EXPIRED",
+    "Invalid": "INVALID",
+    "ConcurrentTx": "ACCEPTED",
+}
+
+
+def entry(token: str, status: str, expiry: str | None, parent: str | None) -> WhitelistEntry:
+    """A list entry from either version's message (KeyError for an unknown status)."""
+    return WhitelistEntry(
+        token=token,
+        status=_WHITELIST[status],
+        expiry_ts=int(parse_time(expiry)) if expiry else None,
+        parent_id_tag=parent,
+    )
 
 
 async def version(ctx: OcppContext) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ocpp.routing import create_route_map
 from ocpp.v16 import call
 
 from ncpa.log import get_logger
@@ -18,6 +17,7 @@ from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
 from ncpa.ocpp.tx_events import fields
 from ncpa.ocpp.v16.dialect import V16
+from ncpa.ocpp.v16.remote_trigger import TRIGGERS
 
 if TYPE_CHECKING:
     from ncpa.ocpp.context import OcppContext
@@ -25,17 +25,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ID_TAG_LEN = 20  # CiString20: the idTag of 1.6
-
-TRIGGERS = frozenset(
-    {
-        "BootNotification",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-        "Heartbeat",
-        "MeterValues",
-        "StatusNotification",
-    }
-)
 
 
 class V16Adapter:
@@ -47,15 +36,7 @@ class V16Adapter:
         from ncpa.ocpp.v16.charge_point import ChargePoint
 
         ctx.auth.version = "1.6"  # the cache's 1.6 rules (no AuthCacheLifeTime)
-        cp = ChargePoint(ctx)
-        return RpcEndpoint(
-            transport,
-            V16,
-            create_route_map(cp),
-            ctx.options.call_timeout,
-            trace=ctx.frame_trace,
-            replied=cp.replied,
-        )
+        return ChargePoint(ctx).endpoint(transport, V16)
 
     def boot(self, ctx: OcppContext, reason: str) -> Any:
         st = ctx.station.config.station

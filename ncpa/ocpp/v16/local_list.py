@@ -12,30 +12,17 @@ from ocpp.v16 import call_result
 from ncpa.log import get_logger
 from ncpa.ocpp import local_list
 from ncpa.ocpp.routing import on
-from ncpa.ocpp.timeutil import parse_time
 from ncpa.ocpp.v16.base import Handlers
 from ncpa.store import WhitelistEntry
 
 log = get_logger(__name__)
 
-_STATUS = {
-    "Accepted": "ACCEPTED",
-    "Blocked": "BLOCKED",
-    "Expired": "EXPIRED",
-    "Invalid": "INVALID",
-    "ConcurrentTx": "ACCEPTED",
-}
-
 
 def entry_from(data: dict[str, Any]) -> WhitelistEntry:
     """An AuthorizationData (snake_case) with idTagInfo -> a whitelist entry."""
     info = data["id_tag_info"]
-    expiry = info.get("expiry_date")
-    return WhitelistEntry(
-        token=data["id_tag"],
-        status=_STATUS[info["status"]],
-        expiry_ts=int(parse_time(expiry)) if expiry else None,
-        parent_id_tag=info.get("parent_id_tag"),
+    return local_list.entry(
+        data["id_tag"], info["status"], info.get("expiry_date"), info.get("parent_id_tag")
     )
 
 

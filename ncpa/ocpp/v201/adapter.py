@@ -6,7 +6,6 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from ocpp.routing import create_route_map
 from ocpp.v201 import call
 
 from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
@@ -50,15 +49,7 @@ class V201Adapter:
 
         self.ctx = ctx
         ctx.auth.version = "2.0.1"  # the cache's 2.0.1 rules (AuthCacheLifeTime)
-        cp = ChargePoint201(ctx)
-        return RpcEndpoint(
-            transport,
-            V201,
-            create_route_map(cp),
-            ctx.options.call_timeout,
-            trace=ctx.frame_trace,
-            replied=cp.replied,
-        )
+        return ChargePoint201(ctx).endpoint(transport, V201)
 
     # -- provisioning, availability ----------------------------------------------------
 

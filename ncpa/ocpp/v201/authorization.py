@@ -11,32 +11,22 @@ from ocpp.v201 import call_result
 from ncpa.log import get_logger
 from ncpa.ocpp import local_list
 from ncpa.ocpp.routing import on
-from ncpa.ocpp.timeutil import parse_time
 from ncpa.ocpp.v201.base import Block
 from ncpa.ocpp.v201.messages import AUTH_STATUS
 from ncpa.store import WhitelistEntry
 
 log = get_logger(__name__)
 
-_WHITELIST = {
-    "Accepted": "ACCEPTED",
-    "Blocked": "BLOCKED",
-    "Expired": "EXPIRED",
-    "Invalid": "INVALID",
-    "ConcurrentTx": "ACCEPTED",
-}
-
 
 def entry_from(data: dict[str, Any]) -> WhitelistEntry:
     """AuthorizationData (snake_case) with idTokenInfo -> a whitelist entry."""
     info = data["id_token_info"]
-    expiry = info.get("cache_expiry_date_time")
     group = info.get("group_id_token") or {}
-    return WhitelistEntry(
-        token=str(data["id_token"]["id_token"]),
-        status=_WHITELIST[AUTH_STATUS.get(str(info["status"]), "Invalid")],
-        expiry_ts=int(parse_time(expiry)) if expiry else None,
-        parent_id_tag=group.get("id_token"),
+    return local_list.entry(
+        str(data["id_token"]["id_token"]),
+        AUTH_STATUS.get(str(info["status"]), "Invalid"),
+        info.get("cache_expiry_date_time"),
+        group.get("id_token"),
     )
 
 

@@ -69,13 +69,17 @@ async def test_full_and_differential_updates_with_versions(
 async def test_a_bad_entry_changes_nothing(csms: Csms201, agent_factory: AgentFactory) -> None:
     agent = await online(csms, agent_factory)
     assert (await csms.call(send(1, "Full", [entry("KEEP")]))).status == "Accepted"
-    # 2.0.1 allows 36 characters; the core's id tags are at most 20: the whole update fails
-    too_long = "T" * 30
-    diff = [entry("NEW1"), entry(too_long)]
+    # an id token the core cannot take (not printable): the whole update fails
+    bad = "BAD\u0007TAG"
+    diff = [entry("NEW1"), entry(bad)]
     assert (await csms.call(send(2, "Differential", diff))).status == "Failed"
     assert sorted(await cards(agent)) == ["KEEP"] and await version(csms) == 1
-    assert (await csms.call(send(3, "Full", [entry(too_long)]))).status == "Failed"
+    assert (await csms.call(send(3, "Full", [entry(bad)]))).status == "Failed"
     assert sorted(await cards(agent)) == ["KEEP"] and await version(csms) == 1
+    # 2.0.1's 36 characters are taken
+    long = "T" * 36
+    assert (await csms.call(send(4, "Differential", [entry(long)]))).status == "Accepted"
+    assert sorted(await cards(agent)) == ["KEEP", long]
 
 
 async def test_listed_cards_decide_without_asking_and_a_refused_one_is_asked_online(
