@@ -769,8 +769,7 @@ class OcppClient:
         elif message == "DiagnosticsStatusNotification":
             await self.diagnostics.notify(self.diagnostics.status)
         elif message == "LogStatusNotification":
-            d = self.diagnostics
-            await d.notify_log(d.log_status, d.log_request or 0)
+            await self.diagnostics.trigger_log()
         elif message in ("SignChargePointCertificate", "SignChargingStationCertificate"):
             await self.sign_certificate()
 

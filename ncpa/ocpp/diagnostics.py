@@ -107,6 +107,12 @@ class Diagnostics:
         self._log_task = self._spawn(upload)
         return path.name
 
+    async def trigger_log(self) -> None:
+        """TriggerMessage LogStatusNotification: Uploading while an upload runs, else Idle
+        (an upload's final status was sent when it ended, N01)."""
+        status = "Uploading" if self.log_busy and self.log_status == "Uploading" else "Idle"
+        await self.notify_log(status, self.log_request or 0)
+
     async def notify_log(self, status: str, request_id: int) -> None:
         self.log_status = status
         await self.client.notify("log", status, request_id)
