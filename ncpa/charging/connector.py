@@ -96,6 +96,9 @@ class Connector:
         self.session: Session | None = None
         self.reservation: Reservation | None = None
         self.operative = True
+        # out of service for now, not across restarts (a Reset OnIdle waiting for the
+        # other connectors' transactions): no new session, reported Unavailable
+        self.held = False
         self._inoperative_pending = False
         self.contactor_closed = False  # what we commanded
         self._contactor_changed = time.monotonic()
@@ -191,6 +194,7 @@ class Connector:
         """Free for a new session: operative, no fault, no session, no cable held."""
         return (
             self.operative
+            and not self.held
             and not self.faults
             and self.session is None
             and self._awaiting_release is None
@@ -269,6 +273,13 @@ class Connector:
             self.operative = operative
             await self._evaluate()
             return "Accepted"
+
+    async def hold(self, on: bool) -> None:
+        """Out of service for now (not kept across a restart), or back; a transaction
+        running keeps running."""
+        async with self._mutex:
+            self.held = on
+            await self._evaluate()
 
     async def switch_phases(self, phases: int) -> bool:
         """Switch the phase count (1 or 3); False while the interlock does not allow it
@@ -539,7 +550,8 @@ class Connector:
             else:
                 return
         session = self.session
-        if session.transaction is None and not session.ended and self.operative and not self.faults:
+        startable = self.operative and not self.held and not self.faults
+        if session.transaction is None and not session.ended and startable:
             await self._start_tx()
 
     async def _start_tx(self) -> None:
@@ -736,7 +748,7 @@ class Connector:
             if self.pilot == PilotState.B and self.pwm.current_a >= MIN_OFFER_A:
                 return ConnectorStatus.SUSPENDED_EV, "NoError"
             return ConnectorStatus.SUSPENDED_EVSE, "NoError"
-        if not self.operative:
+        if not self.operative or self.held:
             return ConnectorStatus.UNAVAILABLE, "NoError"
         if (self.session is not None and self.plugged) or self._awaiting_release is not None:
             ended = self.session is not None and self.session.ended

@@ -181,6 +181,14 @@ class ChargingStation:
         await self.store.set_setting(f"connector.{connector_id}.operative", operative)
         return await conn.set_operative(operative)
 
+    async def hold(self, connector_ids: list[int], on: bool) -> None:
+        """Take connectors out of service for now, or back (nothing stored: a restart
+        ends it). A Reset OnIdle holds the idle ones while the others finish."""
+        for cid in connector_ids:
+            conn = self.connectors.get(cid)
+            if conn is not None and conn.held != on:
+                await conn.hold(on)
+
     # -- cards and sessions --------------------------------------------------------
 
     async def present_card(self, uid: str) -> str:

@@ -700,14 +700,18 @@ class OcppClient:
         cids = [evse_id] if evse_id is not None else list(self.station.connector_ids)
         waited = False
         if kind == "OnIdle":
-            # the core has no "idle" event to wait on: look once a second
-            while any(self.station.view(c).transaction is not None for c in cids):
+            # B12: what is idle takes no new session meanwhile (Unavailable, not kept
+            # across the restart); the core has no "idle" event: look once a second
+            while busy := [c for c in cids if self.station.view(c).transaction is not None]:
                 waited = True
+                await self.station.hold([c for c in cids if c not in busy], True)
                 await asyncio.sleep(1)
+            await self.station.hold(cids, True)
         if evse_id is not None:
             if self.station.view(evse_id).transaction is not None:
                 await self.station.stop_connector(evse_id, reason)
             await self.recorder.flush()
+            await self.station.hold(cids, False)  # an EVSE reset: the station goes on
             return
         await self.security.event("ResetOrReboot", f"{kind} reset by the CSMS")
         await self.station.shutdown_sessions(reason)
@@ -722,6 +726,7 @@ class OcppClient:
                 await self.boot_reasons.expect(boot_reason)
             self.on_reset(kind)
         else:
+            await self.station.hold(cids, False)  # no process restart: back in service
             self.reconnect()  # no process restart: the next session boots with the reason
 
     def current_subprotocol(self) -> str | None:
