@@ -1,8 +1,9 @@
 """OCPP-J frames (OCPP 1.6 and 2.0.1, section 4 of the JSON spec): strict parsing and encoding.
 
-A frame from the CSMS is untrusted. It is parsed as strict JSON (no NaN or Infinity, no
-non-finite numbers, bounded nesting), and checked for the shape of a Call ([2, id, action,
-{payload}]), CallResult ([3, id, {payload}]) or CallError ([4, id, code, text, {details}]).
+A frame from the CSMS is untrusted. It is parsed as strict JSON (ncpa/strict_json.py,
+the local API's parser: no NaN or Infinity, finite numbers, bounded nesting), and
+checked for the shape of a Call ([2, id, action, {payload}]), CallResult ([3, id,
+{payload}]) or CallError ([4, id, code, text, {details}]).
 What fails is a `FrameError`: with the message id when one could be read (the caller may
 then answer a CallError), without one when it could not (the caller drops the frame).
 
@@ -12,10 +13,11 @@ Frames we send are encoded with `allow_nan=False`, so no invalid JSON ever goes 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ncpa import strict_json
 
 CALL, CALL_RESULT, CALL_ERROR = 2, 3, 4
 MAX_ID_LENGTH = 36  # the message id is a string of at most 36 characters
@@ -49,47 +51,6 @@ class Frame:
     error_text: str = ""
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} out of range")
-    return value
-
-
-def loads_strict(text: str) -> Any:
-    """JSON as RFC 8259 has it: no NaN/Infinity, finite numbers, bounded nesting."""
-    try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except RecursionError as e:
-        raise ValueError("nested too deep") from e
-    if depth(value) > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    return value
-
-
-def depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((v, level + 1) for v in item)
-    return deepest
-
-
 def _valid_id(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
 
@@ -99,8 +60,8 @@ def parse(raw: str | bytes) -> Frame:
     if not isinstance(raw, str):
         raise FrameError("format", "binary frame: OCPP-J uses text frames only")
     try:
-        msg = loads_strict(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+        msg = strict_json.loads(raw, max_depth=MAX_DEPTH)
+    except strict_json.StrictJsonError as e:
         match = _ID_PREFIX.match(raw[:64])
         uid = match.group(1) if match else None
         raise FrameError("format", f"not valid JSON: {e}", uid) from None
