@@ -93,7 +93,9 @@ async def test_card_plug_charge_unplug(
         rig.evcc.set_pilot("A")  # unplugged
         await until(lambda: station.view(1).transaction is None)
         await until(lambda: not rig.factory.pin(6).state)  # unlocked
-        assert not rig.evcc.enabled and not station.view(1).faults
+        # the controller's disable goes out after the unlock: wait for it as for the rest
+        await until(lambda: not rig.evcc.enabled)
+        assert not station.view(1).faults
         (tx,) = await station.store.transactions()
         assert tx.id_tag == CARD and tx.stop_reason == "EVDisconnected"
         assert tx.meter_stop_wh is not None
