@@ -44,6 +44,29 @@ class TransactionStopped:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionAuthorized:
+    """An open transaction that began before authorization (tx_points.start_on_connect)
+    is authorized now; `id_tag` is also the record's from here on."""
+
+    connector_id: int
+    transaction_id: int
+    id_tag: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionDeauthorized:
+    """A stop that does not end the transaction (tx_points.stop_on_deauthorize False): power
+    is off, the transaction ends when the EV unplugs."""
+
+    connector_id: int
+    transaction_id: int
+    reason: str  # a StopReason: Local, Remote, DeAuthorized
+    id_tag: str | None
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
 class MeterSample:
     connector_id: int
     reading: MeterReading

@@ -333,6 +333,17 @@ class Store:
 
         await self.call(_note)
 
+    async def set_id_tag(self, tx_id: int, id_tag: str) -> None:
+        """The id tag of an open transaction that began before its authorization."""
+
+        def _set(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE transactions SET id_tag = ? WHERE id = ? AND stop_ts IS NULL",
+                (id_tag, tx_id),
+            )
+
+        await self.call(_set)
+
     async def set_remote_id(self, tx_id: int, remote_id: str) -> None:
         def _set(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE transactions SET remote_id = ? WHERE id = ?", (remote_id, tx_id))

@@ -32,6 +32,8 @@ from ncpa.events import (
     ReservationEnded,
     SafetyAction,
     StatusChanged,
+    TransactionAuthorized,
+    TransactionDeauthorized,
     TransactionStarted,
     TransactionStopped,
 )
@@ -57,11 +59,13 @@ MAINS_PRESENT_V = 100.0  # a phase above this: the breaker is closed again
 
 @dataclass
 class Session:
-    id_tag: str
+    id_tag: str  # "" while a transaction opened at plug-in waits for its authorization
     parent_id_tag: str | None = None
     transaction: TransactionRecord | None = None
     ended: bool = False  # the transaction stopped; waiting for the EV to unplug
     reservation_id: int | None = None
+    authorized: bool = True  # False: before its authorization, or after a deauthorization
+    deauthorized: StopReason | None = None  # why, when the transaction outlives its stop
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,15 @@ class ConnectorView:
     # time.time() of the last contactor switch or offer change: a meter reading older than
     # this does not show what the EV draws now
     draw_changed_ts: float = 0.0
+    # the open transaction's authorization is in force (False: one begun at plug-in that
+    # waits for it, or one stopped that waits for the EV to go; ncpa/charging/tx_points.py)
+    tx_authorized: bool = False
+
+    @property
+    def awaits_authorization(self) -> bool:
+        """No transaction, or one begun at plug-in that an authorization would power."""
+        tx = self.transaction
+        return tx is None or (not self.tx_authorized and not tx.stop_reason)
 
 
 class Connector:
@@ -183,6 +196,7 @@ class Connector:
             transaction=self._tx,
             last_reading=self.last_reading,
             draw_changed_ts=self._draw_changed_ts,
+            tx_authorized=self._powered,
         )
 
     @property
@@ -191,12 +205,13 @@ class Connector:
         return self._awaiting_release
 
     def accepts_session(self) -> bool:
-        """Free for a new session: operative, no fault, no session, no cable held."""
+        """Free for a new session (or for the authorization of a transaction opened at
+        plug-in): operative, no fault, no other session, no cable held."""
         return (
             self.operative
             and not self.held
             and not self.faults
-            and self.session is None
+            and (self.session is None or self.awaiting_authorization)
             and self._awaiting_release is None
         )
 
@@ -227,19 +242,70 @@ class Connector:
         async with self._mutex:
             if not self.accepts_session() or not self.plugged:
                 return False
-            self.session = Session(id_tag, parent_id_tag, reservation_id=reservation_id)
+            if self.awaiting_authorization:
+                await self._authorize(id_tag, parent_id_tag)
+            else:
+                self.session = Session(id_tag, parent_id_tag, reservation_id=reservation_id)
             if reservation_id is not None:
                 await self.end_reservation("used")
             await self._evaluate()
             return True
 
+    async def _authorize(self, id_tag: str, parent_id_tag: str | None) -> None:
+        """The authorization of a transaction opened at plug-in: on disk, then power."""
+        s = self.session
+        assert s is not None and s.transaction is not None
+        await self.station.store.set_id_tag(s.transaction.id, id_tag)
+        s.id_tag, s.parent_id_tag, s.authorized = id_tag, parent_id_tag, True
+        s.transaction = dataclasses.replace(s.transaction, id_tag=id_tag)
+        log.info("transaction.authorized", connector=self.cid, id=s.transaction.id, id_tag=id_tag)
+        self.station.bus.publish(
+            TransactionAuthorized(self.cid, s.transaction.id, id_tag, clock.now())
+        )
+
     async def stop(self, reason: StopReason, id_tag: str | None = None) -> bool:
+        """End the transaction; or, with tx_points.stop_on_deauthorize off and the EV still
+        connected, only its authorization (a stop by card, CSMS or API)."""
         async with self._mutex:
-            if self._tx is None:
+            s = self.session
+            if s is None or s.transaction is None:
                 return False
-            await self._stop_tx(reason, id_tag)
+            deauthorizing = reason in (
+                StopReason.LOCAL,
+                StopReason.REMOTE,
+                StopReason.DE_AUTHORIZED,
+            )
+            if s.deauthorized is not None and deauthorizing:
+                return True  # already stopped: it ends when the EV unplugs
+            if (
+                deauthorizing
+                and self.plugged
+                and s.authorized
+                and not self.station.tx_points.stop_on_deauthorize
+            ):
+                await self._deauthorize(reason, id_tag)
+            else:
+                await self._stop_tx(reason, id_tag)
             await self._evaluate()
             return True
+
+    async def _deauthorize(self, reason: StopReason, id_tag: str | None) -> None:
+        s = self.session
+        assert s is not None and s.transaction is not None
+        if self.contactor_closed:
+            await self._command_contactor(False)
+        # durable: a crash from here on closes the transaction with this reason (recovery)
+        await self.station.store.note_stopping(s.transaction.id, str(reason), id_tag)
+        s.authorized, s.deauthorized = False, reason
+        s.transaction = dataclasses.replace(
+            s.transaction, stop_reason=str(reason), stop_id_tag=id_tag
+        )
+        log.info(
+            "transaction.deauthorized", connector=self.cid, id=s.transaction.id, reason=str(reason)
+        )
+        self.station.bus.publish(
+            TransactionDeauthorized(self.cid, s.transaction.id, str(reason), id_tag, clock.now())
+        )
 
     async def release(self) -> bool:
         """An authorized release of a cable held after the EV unplugged (TRANSACTION mode)."""
@@ -288,7 +354,12 @@ class Connector:
         if switch is None:
             return False
         async with self._mutex:  # nothing closes the contactor during the switch
-            if not interlock.may_switch_phases(self.contactor_closed, self.pwm.current_a):
+            try:
+                feedback = await self.dev.contactor.feedback_closed()
+            except DeviceError as e:
+                log.error("phase_switch.no_feedback", connector=self.cid, error=str(e))
+                return False  # the contact's state unknown: as if closed
+            if not interlock.may_switch_phases(self.contactor_closed, self.pwm.current_a, feedback):
                 return False
             if switch.phases != phases:
                 try:
@@ -322,9 +393,10 @@ class Connector:
             await self._evaluate()
 
     async def resume(self, tx: TransactionRecord) -> None:
-        """Carry on with a transaction found open at start (recovery mode 'resume')."""
+        """Carry on with a transaction found open at start (recovery mode 'resume'); one
+        opened at plug-in and not authorized yet waits for its authorization again."""
         async with self._mutex:
-            self.session = Session(tx.id_tag, None, transaction=tx)
+            self.session = Session(tx.id_tag, None, transaction=tx, authorized=bool(tx.id_tag))
 
     # -- input loops -----------------------------------------------------------
 
@@ -418,11 +490,29 @@ class Connector:
 
     # -- the decision ------------------------------------------------------------
 
+    @property
+    def _powered(self) -> bool:
+        """An open transaction with its authorization in force: power may flow."""
+        return self._tx is not None and self.session is not None and self.session.authorized
+
+    @property
+    def awaiting_authorization(self) -> bool:
+        """A transaction opened at plug-in (tx_points.start_on_connect), not authorized yet."""
+        s = self.session
+        return (
+            s is not None
+            and s.transaction is not None
+            and not s.authorized
+            and (s.deauthorized is None)
+        )
+
     def _lock_target(self, now_mono: float) -> bool | None:
         if self.dev.lock is None:
             return None
         mode = self.station.lock_mode
-        tx_open = self._tx is not None
+        # a transaction without authorization holds no cable: before it the driver may
+        # leave, after a deauthorization the driver must be able to unplug to end it
+        tx_open = self._powered
         if tx_open or mode != LockMode.LOCKED:
             # an unlock command frees the cable of LOCKED mode between sessions only: the
             # window must not outlive a mode change or hold the lock open for a transaction
@@ -443,7 +533,7 @@ class Connector:
     def _snapshot(self, offered_a: float) -> interlock.Snapshot:
         return interlock.Snapshot(
             pilot=self.pilot,
-            authorized=self._tx is not None,
+            authorized=self._powered,
             lock_required=self.dev.lock is not None,
             lock_confirmed=self.lock_confirmed,
             faults=self.faults,
@@ -515,10 +605,20 @@ class Connector:
             # unusable, and the CSMS may book another one
             await self.end_reservation("removed")
         if self.pilot == PilotState.A and self.session is not None:
-            if self._tx is not None:
-                tag = self.session.id_tag
+            session = self.session
+            if session.transaction is not None and session.deauthorized is not None:
+                # its stop came earlier (tx_points.stop_on_deauthorize off): the unplugging
+                # ends it
+                tx = session.transaction
+                await self._stop_tx(StopReason.EV_DISCONNECTED, tx.stop_id_tag)
+            elif session.transaction is not None:
+                tag = session.id_tag
                 await self._stop_tx(StopReason.EV_DISCONNECTED)
-                if station.lock_mode == LockMode.TRANSACTION and self.dev.lock is not None:
+                if (
+                    station.lock_mode == LockMode.TRANSACTION
+                    and self.dev.lock is not None
+                    and session.authorized
+                ):
                     self._awaiting_release = tag
             self.session = None
         if self.pilot == PilotState.A:
@@ -535,6 +635,7 @@ class Connector:
             if not self.accepts_session():
                 return
             pending = station.take_pending(self.cid)
+            start_on_connect = station.tx_points.start_on_connect
             if pending is not None:  # take_pending checked it against the reservation
                 res = self.reservation
                 self.session = Session(
@@ -547,8 +648,16 @@ class Connector:
                 return
             elif station.auth_mode == "PLUGNCHARGE":
                 self.session = Session(station.plugncharge_tag)
+            elif start_on_connect:
+                # TxStartPoint EVConnected: the transaction opens now, power waits for an
+                # authorization (begin_session, or a card tapped earlier: below)
+                self.session = Session("", authorized=False)
             else:
                 return
+        elif self.awaiting_authorization:
+            pending = station.take_pending(self.cid)
+            if pending is not None:
+                await self._authorize(pending.id_tag, pending.parent_id_tag)
         session = self.session
         startable = self.operative and not self.held and not self.faults
         if session.transaction is None and not session.ended and startable:
@@ -742,6 +851,13 @@ class Connector:
         if faults:
             return ConnectorStatus.FAULTED, error_code(faults)
         tx = self._tx
+        if tx is not None and self.session is not None and not self.session.authorized:
+            # a transaction without power: waiting for its authorization, or its EV
+            return (
+                ConnectorStatus.FINISHING
+                if self.session.deauthorized is not None
+                else ConnectorStatus.PREPARING
+            ), "NoError"
         if tx is not None:
             if self.contactor_closed:
                 return ConnectorStatus.CHARGING, "NoError"

@@ -48,7 +48,9 @@ def is_welded(
     return not commanded_closed and feedback_closed and seconds_since_open >= settle_s
 
 
-def may_switch_phases(contactor_closed: bool, offered_a: float) -> bool:
+def may_switch_phases(contactor_closed: bool, offered_a: float, feedback_closed: bool) -> bool:
     """IEC 61851: the phase count changes only with the contactor open and the EV paused
-    (no PWM offer, so it cannot ask for energy in the middle of the switch)."""
-    return not contactor_closed and offered_a == 0.0
+    (no PWM offer, so it cannot ask for energy in the middle of the switch). Open means
+    commanded open and seen open: a welded contact not detected yet (its settle time) is
+    closed whatever was commanded."""
+    return not contactor_closed and not feedback_closed and offered_a == 0.0

@@ -25,7 +25,15 @@ async def recover_open_transactions(station: ChargingStation) -> None:
     resume = station.config.charging.recovery == "resume"
     for tx in await station.store.open_transactions():
         conn = station.connectors.get(tx.connector_id)
-        if resume and conn is not None and conn.pilot in ENERGY_STATES and not conn.faults:
+        # one whose stop had begun (or that was deauthorized, tx_points) is not resumed
+        stopping = tx.stop_reason is not None
+        if (
+            resume
+            and not stopping
+            and conn is not None
+            and conn.pilot in ENERGY_STATES
+            and not conn.faults
+        ):
             log.info("recovery.resumed", id=tx.id, connector=tx.connector_id)
             await conn.resume(tx)
             continue

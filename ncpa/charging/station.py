@@ -6,6 +6,7 @@ OCPP and the local API call the methods here; none of them touches hardware.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from ncpa.charging.connector import Connector, ConnectorView
 from ncpa.charging.recovery import recover_open_transactions
 from ncpa.charging.reservation import Reservation, admitted
 from ncpa.charging.states import AuthMode, Fault, LockMode, StopReason
+from ncpa.charging.tx_points import DEFAULT as DEFAULT_TX_POINTS
+from ncpa.charging.tx_points import TxPoints
 from ncpa.config import Config
 from ncpa.energy.limits import HARDWARE, INSTALLER, CurrentLimits, Limit
 from ncpa.events import AuthorizationDecided, CardPresented, EventBus, LimitChanged, SafetyAction
@@ -54,6 +57,8 @@ class ChargingStation:
         # seconds a card tapped (or a remote start) before the plug waits for it; the OCPP
         # client sets it from ConnectionTimeOut
         self.connection_timeout: float = config.charging.connection_timeout
+        # where transactions begin and end; an OCPP 2.0.1 CSMS may move them (TxCtrlr)
+        self.tx_points: TxPoints = DEFAULT_TX_POINTS
         self._pending: PendingAuth | None = None
         self._learners: list[asyncio.Future[str]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -170,6 +175,13 @@ class ChargingStation:
         await self.store.set_setting("station_max_current", amps)
         self._station_max = float(amps)
         self.limits.set(INSTALLER, self._station_max)
+
+    def set_tx_points(self, points: TxPoints) -> None:
+        """For the transactions that begin from now on (an open one keeps its start; its
+        end follows the new points)."""
+        if points != self.tx_points:
+            log.info("tx_points", **dataclasses.asdict(points))
+        self.tx_points = points
 
     async def set_operative(self, connector_id: int, operative: bool) -> str:
         if connector_id == 0:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ncpa.charging.tx_points import TxPoints
     from ncpa.energy.limits import Limit
     from ncpa.ocpp.context import OcppContext
     from ncpa.ocpp.outbox import Item
     from ncpa.ocpp.rpc import Dialect, RpcEndpoint, Transport
+    from ncpa.ocpp.settings import OcppSettings
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ class Adapter(Protocol):
         ...
 
     def triggers(self) -> frozenset[str]: ...
+    def tx_points(self, settings: OcppSettings) -> TxPoints:
+        """Where the charging core begins and ends transactions under this version."""
+        ...
 
 
 def transfer_body(vendor_id: str, message_id: str | None, data: Any) -> dict[str, Any]:

@@ -43,14 +43,15 @@ from ncpa.ocpp.frame_trace import FrameTrace
 from ncpa.ocpp.local_limits import LocalLimitWatch
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
-from ncpa.ocpp.outbox import START, STOP, Item, Outbox
+from ncpa.ocpp.outbox import START, STOP, UPDATE, Item, Outbox
 from ncpa.ocpp.reservation_notices import ReservationNotices
 from ncpa.ocpp.security_log import SecurityLog
 from ncpa.ocpp.session import CALL_FAILURES, Session
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.smart_charging import SmartCharging
 from ncpa.ocpp.tasks import cancel_all, supervised
-from ncpa.ocpp.transactions import TransactionRecorder
+from ncpa.ocpp.transactions import AUTHORIZED, TransactionRecorder
+from ncpa.ocpp.v201 import tx_points
 from ncpa.ocpp.v201.network_profile import NetworkProfiles
 from ncpa.store import WhitelistEntry
 from ncpa.systemd import watchdog_interval
@@ -156,6 +157,8 @@ class OcppClient:
             initial["AuthorizationKey"] = self.options.authorization_key
         await self.settings.load(initial)
         self.settings.validators["SecurityProfile"] = self._check_security_profile
+        for key in tx_points.KEYS:
+            self.settings.validators[key] = tx_points.not_empty
         self.settings.on_change(self._setting_changed)
         await self._open_frame_trace()
         self.ctx.instance_id = await self._instance_id()
@@ -316,6 +319,7 @@ class OcppClient:
                 # a network profile's own messageTimeout for the calls of this connection
                 session.rpc.call_timeout = self.network.message_timeout(session.rpc.call_timeout)
             self.session = session
+            self.sync_tx_points()  # this version's
             runner = asyncio.create_task(session.run())
             waiter = asyncio.create_task(self._reconnect.wait())
             try:
@@ -637,11 +641,15 @@ class OcppClient:
         id_tag = item.payload.get("id_tag")
         if info and id_tag:
             await self.auth.remember(id_tag, dict(info))
-        if item.kind != START or delivery.remote_id is None:
+        authorizing = item.kind == UPDATE and item.payload.get("event") == AUTHORIZED
+        if item.kind == START and delivery.remote_id is not None:
+            # on disk already (Outbox.delivered); the open session's record learns it here
+            self.station.note_remote_id(item.tx_id, delivery.remote_id)
+            log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=delivery.remote_id)
+        elif not authorizing:
             return
-        # on disk already (Outbox.delivered); the open session's record learns it here
-        self.station.note_remote_id(item.tx_id, delivery.remote_id)
-        log.info("ocpp.transaction.started", tx=item.tx_id, csms_tx=delivery.remote_id)
+        if not id_tag:
+            return  # begun at plug-in: its idToken, and the CSMS's word on it, come later
         refused = info and info.get("status") != "Accepted"
         if refused and self.settings.get_bool("StopTransactionOnInvalidId"):
             status = info.get("status") if info else None
@@ -819,8 +827,19 @@ class OcppClient:
         key = "LocalPreAuthorize" if self.connected.is_set() else "LocalAuthorizeOffline"
         self.station.authorizer.local_pre_authorize = self.settings.get_bool(key)
 
+    def sync_tx_points(self) -> None:
+        """The core's transaction points: the connected version's; offline, those of the
+        version offered first (the one expected)."""
+        adapter = self.adapter
+        if adapter is None:
+            adapter = adapter_for(subprotocols(self.options.version, self.options.auto_order)[0])
+        if adapter is not None:
+            self.station.set_tx_points(adapter.tx_points(self.settings))
+
     def sync_core_settings(self) -> None:
-        """Keys the charging core applies: LocalAuthListEnabled, ConnectionTimeOut."""
+        """Keys the charging core applies: LocalAuthListEnabled, ConnectionTimeOut, and the
+        transaction points."""
+        self.sync_tx_points()
         self.station.authorizer.local_list_enabled = self.settings.get_bool("LocalAuthListEnabled")
         timeout = self.settings.get_int("ConnectionTimeOut")
         # a 0 stored before the minimum was 1 would cancel every early authorization
@@ -844,6 +863,8 @@ class OcppClient:
     def _setting_changed(self, key: str, value: str) -> None:
         if key in ("LocalPreAuthorize", "LocalAuthorizeOffline"):
             self.sync_pre_authorize()
+        elif key in tx_points.KEYS:
+            self.sync_tx_points()
         elif key in ("LocalAuthListEnabled", "ConnectionTimeOut"):
             self.sync_core_settings()
         elif key in ("ClockAlignedDataInterval", "AlignedTxEndedInterval"):

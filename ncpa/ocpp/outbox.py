@@ -55,6 +55,9 @@ from ncpa.store import Store, atomic
 log = get_logger(__name__)
 
 START, STOP, METER, STATUS = "start", "stop", "meter", "status"
+# the authorization of a transaction begun at plug-in, or a stop that leaves it open
+# (ncpa/charging/tx_points.py): 2.0.1 TransactionEvent Updated; 1.6 has no such moment
+UPDATE = "update"
 MIN_FREE_BYTES = 64 * 2**20
 _SPACE_CHECK_EVERY = 256  # meter rows between two looks at the free disk space
 ACTIONS = {
@@ -62,6 +65,7 @@ ACTIONS = {
     STOP: "StopTransaction",
     METER: "MeterValues",
     STATUS: "StatusNotification",
+    UPDATE: "TransactionEvent",
 }
 
 _MIGRATIONS = [

@@ -29,4 +29,4 @@ async def remote_start_admitted(
 
 def _usable(ctx: OcppContext, connector_id: int) -> bool:
     view = ctx.station.view(connector_id)
-    return view.transaction is None and view.status not in ("Faulted", "Unavailable")
+    return view.awaits_authorization and view.status not in ("Faulted", "Unavailable")

@@ -25,7 +25,7 @@ from ncpa import clock
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery
 from ncpa.ocpp.context import OcppContext
-from ncpa.ocpp.outbox import STATUS, Item
+from ncpa.ocpp.outbox import STATUS, UPDATE, Item
 from ncpa.ocpp.rpc import DROP
 from ncpa.ocpp.tasks import cancel_all
 from ncpa.ocpp.timeutil import parse_time_or_none
@@ -208,9 +208,10 @@ class Session:
             return  # an older event of its transaction is parked: it waits behind it
         payload = self.adapter.outbox_call(ctx, item)
         if payload is None:
-            if item.kind == STATUS:
-                # a status this version has no message for (2.0.1: connector 0, the station)
-                await outbox.discard(item, "no such status in this version", expected=True)
+            if item.kind in (STATUS, UPDATE):
+                # a status this version has no message for (2.0.1: connector 0, the station),
+                # or a moment of a transaction it does not tell (1.6: an update row)
+                await outbox.discard(item, "no such message in this version", expected=True)
                 return
             # this version cannot send it (a 1.6 message of a transaction whose Start was
             # dropped or went out under 2.0.1: the CSMS never learnt an id it can use)

@@ -48,6 +48,11 @@ class KeySpec:
     only: str | None = None  # the one version that has it ("2.0.1"); None: both
 
 
+# what the charging core can honour of TxCtrlr's points (ncpa/ocpp/v201/tx_points.py)
+_TX_START = frozenset({"EVConnected", "PowerPathClosed"})
+_TX_STOP = frozenset({"EVConnected", "Authorized", "PowerPathClosed"})
+
+
 def _specs(connectors: int) -> list[KeySpec]:
     b, i, c, s = "bool", "int", "csl", "str"
     return [
@@ -131,6 +136,9 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("OfflineQueuingSeverity", i, "9", minimum=0, maximum=9, only="2.0.1"),
         # K Smart charging (2.0.1): NotifyChargingLimit (ncpa/ocpp/local_limits.py)
         KeySpec("LimitChangeSignificance", i, "20", minimum=0, maximum=100, only="2.0.1"),
+        # TxCtrlr: where a transaction begins and ends (ncpa/ocpp/v201/tx_points.py)
+        KeySpec("TxStartPoint", c, "PowerPathClosed", choices=_TX_START, only="2.0.1"),
+        KeySpec("TxStopPoint", c, "EVConnected,Authorized", choices=_TX_STOP, only="2.0.1"),
         KeySpec("NotifyChargingLimitWithSchedules", b, "true", only="2.0.1"),
     ]
 

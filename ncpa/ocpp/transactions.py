@@ -15,10 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ncpa.charging.station import ChargingStation
-from ncpa.events import MeterSample, StatusChanged, TransactionStarted, TransactionStopped
+from ncpa.events import (
+    MeterSample,
+    StatusChanged,
+    TransactionAuthorized,
+    TransactionDeauthorized,
+    TransactionStarted,
+    TransactionStopped,
+)
 from ncpa.log import get_logger
 from ncpa.ocpp.meter_values import meter_value, sampled_values
-from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Outbox
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, UPDATE, Outbox
 from ncpa.ocpp.settings import OcppSettings
 from ncpa.ocpp.timeutil import fmt_time
 from ncpa.ocpp.tx_events import with_extras
@@ -33,6 +40,8 @@ MAX_KEPT = 500  # meter values kept for one transaction's Stop / Ended (bounded 
 # no place for them): the samples that go with the meter start / stop
 BEGIN = "begin"
 END = "end"
+# the event of an update row
+AUTHORIZED, DEAUTHORIZED = "authorized", "deauthorized"
 
 
 class TransactionRecorder:
@@ -55,6 +64,8 @@ class TransactionRecorder:
         self._unsubscribe = [
             bus.subscribe(self._started, TransactionStarted),
             bus.subscribe(self._stopped, TransactionStopped),
+            bus.subscribe(self._authorized, TransactionAuthorized),
+            bus.subscribe(self._deauthorized, TransactionDeauthorized),
             bus.subscribe(self._sample, MeterSample),
             bus.subscribe(self._status, StatusChanged),
         ]
@@ -113,6 +124,26 @@ class TransactionRecorder:
             payload = with_extras(payload, **{END: end})
         self._kept.pop(ev.transaction_id, None)
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
+
+    def _authorized(self, ev: TransactionAuthorized) -> None:
+        payload = {
+            "connector_id": ev.connector_id,
+            "event": AUTHORIZED,
+            "id_tag": ev.id_tag,
+            "timestamp": fmt_time(ev.timestamp),
+        }
+        self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
+
+    def _deauthorized(self, ev: TransactionDeauthorized) -> None:
+        payload: dict[str, Any] = {
+            "connector_id": ev.connector_id,
+            "event": DEAUTHORIZED,
+            "reason": ev.reason,
+            "timestamp": fmt_time(ev.timestamp),
+        }
+        if ev.id_tag:
+            payload["id_tag"] = ev.id_tag
+        self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
 
     def _status(self, ev: StatusChanged) -> None:
         self.queue_status(ev.connector_id, ev.status, ev.error_code, ev.info)

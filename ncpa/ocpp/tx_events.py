@@ -1,10 +1,13 @@
 """The neutral transaction and status events the outbox holds, for either version.
 
 Rows (kinds of ncpa/ocpp/outbox.py), their payload fields in snake_case:
-- start  (Started): connector_id, id_tag, meter_start (Wh), timestamp, reservation_id?
+- start  (Started): connector_id, id_tag ("": begun at plug-in, not authorized yet),
+         meter_start (Wh), timestamp, reservation_id?
 - meter  (Updated, samples): connector_id, meter_value [{timestamp, sampled_value [...]}]
 - stop   (Ended): meter_stop (Wh), timestamp, reason (neutral stop reason), id_tag?,
          transaction_data? (meter values)
+- update (Updated): connector_id, event (authorized: id_tag | deauthorized: reason,
+         id_tag?), timestamp; the moments of ncpa/charging/tx_points.py, none in 1.6
 - status: connector_id, status (the core's connector status), error_code, timestamp, info?;
          the row's tx_id is the transaction open on the connector then (0: none)
 

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from hal.evcc import PilotState
 from ncpa.charging.station import ChargingStation
+from ncpa.charging.tx_points import TxPoints
 from ncpa.events import EventBus, SafetyAction
 from ncpa.store import Store, WhitelistEntry
 from simulator import build_board
@@ -159,6 +160,13 @@ class ConnectorSafety(RuleBasedStateMachine):
     def availability(self, cid: int, operative: bool) -> None:
         self.run(self.station.set_operative(cid, operative))
 
+    @rule(on_connect=st.booleans(), on_deauthorize=st.booleans())
+    def tx_points(self, on_connect: bool, on_deauthorize: bool) -> None:
+        """Where transactions begin and end (OCPP 2.0.1 TxStartPoint / TxStopPoint): a
+        transaction may be open without its authorization, before it or after a stop."""
+        self.station.set_tx_points(TxPoints(on_connect, on_deauthorize))
+        self.run()
+
     # -- the rules -------------------------------------------------------------------
 
     @invariant()
@@ -174,6 +182,9 @@ class ConnectorSafety(RuleBasedStateMachine):
             assert ev is not None, why
             assert c.pilot in (PilotState.C, PilotState.D), why
             assert cid in tx_connectors, why + " but no durable open transaction"
+            tx = next(t for t in open_tx if t.connector_id == cid)
+            assert tx.id_tag, why + " for a transaction not authorized yet"
+            assert tx.stop_reason is None, why + f" after a stop ({tx.stop_reason})"
             assert c.locked, why + " but the lock does not hold"
             assert c.offered_a >= 6, why + " but no valid PWM offer"
             # a stuck lock motor still holds; a weld cannot be seen while the contact is
@@ -233,9 +244,15 @@ ConnectorSafety.TestCase.settings = settings(
 TestConnectorSafety = ConnectorSafety.TestCase
 
 
-@given(closed=st.booleans(), offered=st.one_of(st.just(0.0), st.floats(0.0, 80.0)))
-def test_phase_switch_rule(closed: bool, offered: float) -> None:
-    """The interlock allows a phase switch only with the contactor open and no offer."""
+@given(
+    closed=st.booleans(),
+    offered=st.one_of(st.just(0.0), st.floats(0.0, 80.0)),
+    feedback=st.booleans(),
+)
+def test_phase_switch_rule(closed: bool, offered: float, feedback: bool) -> None:
+    """The interlock allows a phase switch only with the contactor commanded and seen open
+    (a weld not detected yet) and no offer."""
     from ncpa.charging.interlock import may_switch_phases
 
-    assert may_switch_phases(closed, offered) == (not closed and offered == 0.0)
+    allowed = not closed and not feedback and offered == 0.0
+    assert may_switch_phases(closed, offered, feedback) == allowed

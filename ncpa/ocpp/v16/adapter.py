@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import call
 
+from ncpa.charging.tx_points import DEFAULT as DEFAULT_TX_POINTS
+from ncpa.charging.tx_points import TxPoints
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
-from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, UPDATE, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
 from ncpa.ocpp.tx_events import fields
 from ncpa.ocpp.v16.dialect import V16
@@ -21,6 +23,7 @@ from ncpa.ocpp.v16.remote_trigger import TRIGGERS
 
 if TYPE_CHECKING:
     from ncpa.ocpp.context import OcppContext
+    from ncpa.ocpp.settings import OcppSettings
 
 log = get_logger(__name__)
 
@@ -110,6 +113,8 @@ class V16Adapter:
         payload = fields(item.payload)
         if item.kind == STATUS:
             return call.StatusNotification(**payload)
+        if item.kind == UPDATE:
+            return None  # 1.6 tells no authorization or stop within a transaction
         for key in ("id_tag",):
             tag = payload.get(key)
             if isinstance(tag, str) and len(tag) > ID_TAG_LEN:
@@ -142,3 +147,6 @@ class V16Adapter:
 
     def triggers(self) -> frozenset[str]:
         return TRIGGERS
+
+    def tx_points(self, settings: OcppSettings) -> TxPoints:
+        return DEFAULT_TX_POINTS  # 1.6's: authorized and connected, ends when either ends

@@ -10,17 +10,20 @@ from ocpp.v201 import call
 
 from ncpa.ocpp.adapter import BootAnswer, Delivery, transfer_body
 from ncpa.ocpp.local_limits import LOCAL
-from ncpa.ocpp.outbox import START, STATUS, Item
+from ncpa.ocpp.outbox import START, STATUS, UPDATE, Item
 from ncpa.ocpp.rpc import RpcEndpoint, Transport
 from ncpa.ocpp.timeutil import fmt_time
-from ncpa.ocpp.v201 import messages, transactions
+from ncpa.ocpp.transactions import AUTHORIZED
+from ncpa.ocpp.v201 import messages, transactions, tx_points
 from ncpa.ocpp.v201.dialect import V201
 from ncpa.ocpp.v201.ids import evse_of
 from ncpa.ocpp.v201.security import EVENT_NAMES
 
 if TYPE_CHECKING:
+    from ncpa.charging.tx_points import TxPoints
     from ncpa.energy.limits import Limit
     from ncpa.ocpp.context import OcppContext
+    from ncpa.ocpp.settings import OcppSettings
 
 TRIGGERS = frozenset(
     {
@@ -178,7 +181,7 @@ class V201Adapter:
                 connector_id=conn,
             )
         id_tag = str(p.get("id_tag") or "")
-        remote_start = ctx.remote_start_ids.get(id_tag) if item.kind == START else None
+        remote_start = ctx.remote_start_ids.get(id_tag) if _authorizes(item) else None
         return transactions.event(item, ctx.instance_id, self.id_token_type(id_tag), remote_start)
 
     def outbox_answer(self, item: Item, res: Any) -> Delivery:
@@ -186,7 +189,7 @@ class V201Adapter:
             return Delivery()
         info = getattr(res, "id_token_info", None)
         ctx = self.ctx
-        if item.kind == START and ctx is not None:
+        if _authorizes(item) and ctx is not None:
             ctx.remote_start_ids.pop(str(item.payload.get("id_tag")), None)
         prefix = ctx.instance_id if ctx is not None else ""
         remote = transactions.transaction_id(prefix, item.tx_id) if item.kind == START else None
@@ -207,3 +210,14 @@ class V201Adapter:
 
     def triggers(self) -> frozenset[str]:
         return TRIGGERS
+
+    def tx_points(self, settings: OcppSettings) -> TxPoints:
+        return tx_points.points(settings.get_csl("TxStartPoint"), settings.get_csl("TxStopPoint"))
+
+
+def _authorizes(item: Item) -> bool:
+    """A row that brings its transaction's authorization: the Started of one begun
+    authorized, or the update of one begun at plug-in."""
+    if item.kind == UPDATE:
+        return item.payload.get("event") == AUTHORIZED
+    return item.kind == START and bool(item.payload.get("id_tag"))

@@ -293,21 +293,23 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
         Variable("TxCtrlr", "EVConnectionTimeOut", i, rw, "ConnectionTimeOut", unit="s"),
         Variable("TxCtrlr", "StopTxOnEVSideDisconnect", b, ro, "StopTransactionOnEVSideDisconnect"),
         Variable("TxCtrlr", "StopTxOnInvalidId", b, rw, "StopTransactionOnInvalidId"),
-        # the core starts a transaction once the EV is connected and authorized, and ends
-        # it when either ends: what these report is what the core does
+        # where the core begins and ends transactions (ncpa/ocpp/v201/tx_points.py): the
+        # points it can honour
         Variable(
             "TxCtrlr",
             "TxStartPoint",
             ml,
-            live=_const("EVConnected,Authorized"),
-            values_list="EVConnected,Authorized",
+            rw,
+            "TxStartPoint",
+            values_list="PowerPathClosed,EVConnected",
         ),
         Variable(
             "TxCtrlr",
             "TxStopPoint",
             ml,
-            live=_const("EVConnected,Authorized"),
-            values_list="EVConnected,Authorized",
+            rw,
+            "TxStopPoint",
+            values_list="EVConnected,Authorized,PowerPathClosed",
         ),
         # SmartChargingCtrlr
         Variable("SmartChargingCtrlr", "Enabled", b, live=_const("true")),

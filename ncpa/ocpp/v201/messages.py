@@ -29,7 +29,8 @@ CHARGING_STATE = {
 STOP = {
     "Local": ("Local", "StopAuthorized"),
     "Remote": ("Remote", "RemoteStop"),
-    "EVDisconnected": ("EVDisconnected", "EVDeparted"),
+    # the cable unplugged (EVDeparted is a parking bay sensor's, which we do not have)
+    "EVDisconnected": ("EVDisconnected", "EVCommunicationLost"),
     "PowerLoss": ("PowerLoss", "AbnormalCondition"),
     "HardReset": ("ImmediateReset", "ResetCommand"),
     "SoftReset": ("ImmediateReset", "ResetCommand"),
@@ -39,6 +40,8 @@ STOP = {
     "UnlockCommand": ("Local", "UnlockCommand"),
     "Other": ("Other", "AbnormalCondition"),
 }
+# a deauthorization that leaves the transaction open (TxStopPoint EVConnected): its trigger
+DEAUTHORIZED_TRIGGER = {"Local": "StopAuthorized", "Remote": "RemoteStop"}
 # the neutral authorization status (1.6 names) <- AuthorizationStatusEnumType
 AUTH_STATUS = {
     "Accepted": "Accepted",

@@ -71,7 +71,9 @@ class RemoteControlBlock(Block):
             except (KeyError, ValueError):
                 return rejected("InvalidProfile")
         candidates = [cid] if cid is not None else station.connector_ids
-        free = [c for c in candidates if station.view(c).transaction is None]
+        # free: no transaction, or one begun at plug-in that waits for an authorization
+        # (TxStartPoint EVConnected), whose id the answer names (its transactionId)
+        free = [c for c in candidates if station.view(c).awaits_authorization]
         if not any(station.view(c).status in _FREE for c in free):
             return rejected("NoFreeEvse")
         group = group_id_token.get("id_token") if group_id_token else None
@@ -79,15 +81,21 @@ class RemoteControlBlock(Block):
             return rejected("Reserved")  # H03: only its idToken or groupIdToken
         _remember(ctx.id_token_types, token, str(id_token.get("type", "Central")))
         _remember(ctx.remote_start_ids, token, remote_start_id)
+        begun = [t for c in free if (t := station.view(c).transaction) is not None]
+        tx = begun[0] if len(begun) == 1 else None
+        accepted = call_result.RequestStartTransaction(
+            status="Accepted",
+            transaction_id=transactions.transaction_id(ctx.instance_id, tx.id) if tx else None,
+        )
         if ctx.settings.get_bool("AuthorizeRemoteTxRequests"):
             self.after_reply(ctx.ops.remote_start(token, cid, profile, True))
-            return call_result.RequestStartTransaction(status="Accepted")
+            return accepted
         ok = await station.remote_start(token, cid, group)
         if not ok:
             return rejected("Refused")
         if profile is not None:
             self.after_reply(ctx.ops.remote_start_profile(token, cid, profile))
-        return call_result.RequestStartTransaction(status="Accepted")
+        return accepted
 
     @on("RequestStopTransaction")
     async def on_request_stop_transaction(
@@ -112,8 +120,10 @@ class RemoteControlBlock(Block):
         cid = connector_of(station, evse_id, connector_id)
         if cid is None:
             return call_result.UnlockConnector(status="UnknownConnector")
-        if station.view(cid).transaction is not None:
-            # F05.FR.02: an authorized transaction keeps its cable
+        view = station.view(cid)
+        if view.transaction is not None and view.tx_authorized:
+            # F05.FR.02: an authorized transaction keeps its cable (one not authorized yet,
+            # or stopped already, ends: UnlockCommand)
             return call_result.UnlockConnector(status="OngoingAuthorizedTransaction")
         status = await station.unlock(cid)
         return call_result.UnlockConnector(

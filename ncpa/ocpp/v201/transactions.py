@@ -6,6 +6,11 @@ known before the CSMS answers and never reused. seqNo counts a transaction's eve
 same SQLite step that deletes the delivered row, so a resend after a crash carries the
 same number and no number is skipped or used twice.
 
+A transaction begun at plug-in (TxStartPoint EVConnected) starts without an idToken
+(CablePluggedIn) and its update row brings the idToken (Authorized / RemoteStart); a stop
+that leaves it open (TxStopPoint EVConnected) is an update row too (StopAuthorized /
+RemoteStop / Deauthorized, chargingState EVConnected).
+
 A status row during a transaction whose connector stays Occupied (charging, paused by the
 EV or the EVSE) is a ChargingStateChanged event of that transaction; other status rows
 are StatusNotifications (availability.py).
@@ -17,8 +22,8 @@ from typing import Any
 
 from ocpp.v201 import call
 
-from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Item
-from ncpa.ocpp.transactions import BEGIN, END
+from ncpa.ocpp.outbox import METER, START, STATUS, STOP, UPDATE, Item
+from ncpa.ocpp.transactions import AUTHORIZED, BEGIN, END
 from ncpa.ocpp.tx_events import extras
 from ncpa.ocpp.v201 import messages
 from ncpa.ocpp.v201.ids import evse_of
@@ -71,13 +76,16 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
         info["charging_state"] = "EVConnected"
         if remote_start_id is not None:
             info["remote_start_id"] = remote_start_id
+        trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
+        if not p["id_tag"]:
+            trigger = "CablePluggedIn"  # begun at plug-in: the idToken comes with an update
         return call.TransactionEvent(
             event_type="Started",
             timestamp=p["timestamp"],
-            trigger_reason="RemoteStart" if remote_start_id is not None else "Authorized",
+            trigger_reason=trigger,
             transaction_info=info,
             evse={"id": evse_id, "connector_id": conn},
-            id_token=messages.id_token(p["id_tag"], id_token_type),
+            id_token=messages.id_token(p["id_tag"], id_token_type) if p["id_tag"] else None,
             meter_value=[_edge(p, "meter_start", BEGIN, "Transaction.Begin")],
             reservation_id=p.get("reservation_id"),
             **common,
@@ -98,6 +106,8 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
             meter_value=mvs,
             **common,
         )
+    if item.kind == UPDATE:
+        return _update(p, info, common, id_token_type, remote_start_id)
     if item.kind == STATUS:
         info["charging_state"] = messages.CHARGING_STATE[p["status"]]
         return call.TransactionEvent(
@@ -118,6 +128,8 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
         if not any(sv.get("context") == "Transaction.End" for sv in mv.get("sampled_value", []))
     ]
     ended.append(_edge(p, "meter_stop", END, "Transaction.End"))
+    if stopped == "EVDisconnected":
+        info["charging_state"] = "Idle"  # the EV is gone
     id_token = None
     if p.get("id_tag") and stopped in ("Local", "DeAuthorized"):
         id_token = messages.id_token(p["id_tag"], id_token_type)
@@ -128,5 +140,37 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
         transaction_info=info,
         meter_value=ended,
         id_token=id_token,
+        **common,
+    )
+
+
+def _update(
+    p: dict[str, Any],
+    info: dict[str, Any],
+    common: dict[str, Any],
+    id_token_type: str,
+    remote_start_id: int | None,
+) -> Any:
+    """The authorization of a transaction begun at plug-in, or a stop that leaves it open."""
+    if p["event"] == AUTHORIZED:
+        if remote_start_id is not None:
+            info["remote_start_id"] = remote_start_id
+        return call.TransactionEvent(
+            event_type="Updated",
+            timestamp=p["timestamp"],
+            trigger_reason="RemoteStart" if remote_start_id is not None else "Authorized",
+            transaction_info=info,
+            id_token=messages.id_token(p["id_tag"], id_token_type),
+            **common,
+        )
+    reason = str(p["reason"])
+    info["charging_state"] = "EVConnected"
+    id_tag = p.get("id_tag")
+    return call.TransactionEvent(
+        event_type="Updated",
+        timestamp=p["timestamp"],
+        trigger_reason=messages.DEAUTHORIZED_TRIGGER.get(reason, "Deauthorized"),
+        transaction_info=info,
+        id_token=messages.id_token(id_tag, id_token_type) if id_tag and reason == "Local" else None,
         **common,
     )

@@ -97,6 +97,45 @@ async def test_switch_from_1_6_to_2_0_1_keeps_settings_and_queued_transaction(
         await csms16.stop()
 
 
+async def test_start_delivered_under_1_6_ends_under_2_0_1(tmp_path: Path) -> None:
+    """The Start went out under 1.6, the unplugging happened offline, the daemon comes
+    back under 2.0.1: one Ended with our own transactionId (2.0.1 cannot name the 1.6
+    CSMS's integer id), the first event of it that CSMS sees, so seqNo 0."""
+    csms_port, sim_port = free_port(), free_port()
+    csms16 = await Csms(Quirks()).start(csms_port)
+    proc = spawn(tmp_path, csms_port, sim_port, version="1.6", config=QUICK_STOP)
+    try:
+        await csms16.wait_for("BootNotification", within=20)
+        async with aiohttp.ClientSession() as http:
+            await sim(http, sim_port, "POST", "/sim/connectors/1/plug")
+            await csms16.wait_for("StartTransaction", within=20)
+            await until(lambda: "start" not in outbox_rows(tmp_path), 10, "the Start answered")
+            await csms16.stop()  # offline from here
+            await sim(http, sim_port, "POST", "/sim/connectors/1/unplug")
+            await until(lambda: STOP in outbox_rows(tmp_path), 10, "the Stop queued")
+        await terminate(proc)
+
+        csms201 = await Csms201(Quirks(subprotocols=["ocpp2.0.1"])).start(csms_port)
+        proc = spawn(tmp_path, csms_port, sim_port, version="2.0.1", config=QUICK_STOP)
+        try:
+            [ended] = await csms201.wait_for(
+                "TransactionEvent", pred=lambda m: m.payload["eventType"] == "Ended", within=30
+            )
+            evs = [m.payload for m in csms201.calls("TransactionEvent")]
+            assert [e["eventType"] for e in evs] == ["Ended"]
+            info = ended.payload["transactionInfo"]
+            assert info["stoppedReason"] == "EVDisconnected"
+            assert not info["transactionId"].isdigit()  # ours, not the 1.6 CSMS's
+            assert ended.payload["seqNo"] == 0
+            assert ended.payload["offline"] is True
+            await until(lambda: STOP not in outbox_rows(tmp_path), 10, "the queue emptied")
+        finally:
+            await csms201.stop()
+    finally:
+        await kill9(proc)
+        await csms16.stop()
+
+
 def test_1_6_cannot_send_a_transaction_started_under_2_0_1() -> None:
     """Its CSMS id is our own text id: 1.6 discards the row rather than crash or guess."""
     stop = Item(

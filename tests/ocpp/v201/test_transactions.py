@@ -56,7 +56,7 @@ async def test_plug_first_session(csms: Csms201, agent_factory: AgentFactory) ->
         await csms.wait_for("TransactionEvent", pred=lambda m: m.payload["eventType"] == "Ended")
     )[0].payload
     assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
-    assert ended["triggerReason"] == "EVDeparted"
+    assert ended["triggerReason"] == "EVCommunicationLost"
     assert_sequence(of_transaction(csms, tx))
     # the local transaction knows its id, and the status after it is Available
     await csms.wait_for(
