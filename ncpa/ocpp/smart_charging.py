@@ -15,6 +15,7 @@ from typing import Any
 from ncpa.charging.station import ChargingStation
 from ncpa.energy.charging_profiles import ChargingProfile, ChargingProfiles, ProfileError
 from ncpa.energy.csms_limit import CsmsLimitSource, mains_voltage
+from ncpa.energy.limits import CSMS
 from ncpa.log import get_logger
 from ncpa.ocpp.outbox import Outbox
 from ncpa.ocpp.profile_payload import profile_from_payload, profile_to_payload, schedule_to_payload
@@ -153,10 +154,18 @@ class SmartCharging:
         except ProfileError as e:
             log.warning("ocpp.composite.rejected", reason=str(e))
             return None
+        payload = schedule_to_payload(schedule)
+        # "the result of all active schedules and possible local limits" (1.6 and 2.0.1):
+        # the local limits in force now (installer, grid, mode, ...: none has a schedule of
+        # its own) cap every period
+        local = [a for src, a in self.station.limits.sources(connector_id).items() if src != CSMS]
+        if local:
+            voltage = mains_voltage(view.last_reading)
+            cap_periods(payload, min(local), voltage, self.station.config.station.phases)
         return {
             "connector_id": connector_id,
             "schedule_start": fmt_time(now),
-            "charging_schedule": schedule_to_payload(schedule),
+            "charging_schedule": payload,
         }
 
     async def after_remote_start(
@@ -174,3 +183,15 @@ class SmartCharging:
                     return
             await asyncio.sleep(0.2)
         log.warning("ocpp.remote_start.profile_dropped", reason="no transaction started")
+
+
+def cap_periods(schedule: dict[str, Any], amps: float, voltage: float, phases: int) -> None:
+    """Lower each period of a composite schedule payload to `amps` per phase (in W for a W
+    schedule: amps x voltage x the period's phases)."""
+    watts = schedule["charging_rate_unit"] == "W"
+    for period in schedule["charging_schedule_period"]:
+        cap = amps
+        if watts:
+            cap = amps * voltage * int(period.get("number_phases") or phases)
+        if period["limit"] > cap:
+            period["limit"] = round(cap, 1)

@@ -296,6 +296,39 @@ async def test_composite_schedule_per_evse_in_amps_and_watts(
     assert bad.status == "Rejected" and bad.status_info["reason_code"] == "UnknownEVSE"
 
 
+async def test_composite_schedule_includes_the_local_limits(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    """K08: the composite is "all active schedules and possible local limits": a grid or
+    installer limit below the profile caps every period, in A and in W."""
+    agent = await online(csms, agent_factory)
+    await set_profile(csms, 1, profile(2, "TxDefaultProfile", 16, stack=1))
+    await agent.start_charging(1, "CARD1")
+    agent.station.limits.set("grid", 8.0)  # load balancing: the house draws the rest
+    res = await csms.call(
+        call.GetCompositeSchedule(duration=600, evse_id=1, charging_rate_unit="A")
+    )
+    assert [p["limit"] for p in res.schedule["charging_schedule_period"]] == [8.0]
+    res = await csms.call(
+        call.GetCompositeSchedule(duration=600, evse_id=1, charging_rate_unit="W")
+    )
+    assert res.schedule["charging_schedule_period"][0]["limit"] == pytest.approx(5520, abs=30)
+
+    async def limit(evse_id: int) -> float:
+        res = await csms.call(
+            call.GetCompositeSchedule(duration=60, evse_id=evse_id, charging_rate_unit="A")
+        )
+        return float(res.schedule["charging_schedule_period"][0]["limit"])
+
+    # a station-wide local limit caps EVSE 0 too; a connector's own only its EVSE
+    assert await limit(0) == 8.0
+    agent.station.limits.set("grid", None)
+    agent.station.limits.set("installer", 12.0)
+    assert (await limit(0), await limit(1)) == (12.0, 12.0)
+    agent.station.limits.set("external", 6.0, connector_id=1)
+    assert (await limit(0), await limit(1)) == (12.0, 6.0)
+
+
 async def test_request_start_with_a_tx_profile(csms: Csms201, agent_factory: AgentFactory) -> None:
     agent = await online(csms, agent_factory)
     await agent.plug(1)
