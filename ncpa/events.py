@@ -30,6 +30,7 @@ class TransactionStarted:
     meter_start_wh: float
     timestamp: float
     reservation_id: int | None = None
+    ev_connected: bool = True  # False: begun at the authorization, the EV not there yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,16 @@ class TransactionAuthorized:
     connector_id: int
     transaction_id: int
     id_tag: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEvConnected:
+    """The EV of a transaction begun at its authorization (tx_points.start_on_authorize)
+    is connected now."""
+
+    connector_id: int
+    transaction_id: int
     timestamp: float
 
 

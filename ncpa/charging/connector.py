@@ -34,6 +34,7 @@ from ncpa.events import (
     StatusChanged,
     TransactionAuthorized,
     TransactionDeauthorized,
+    TransactionEvConnected,
     TransactionStarted,
     TransactionStopped,
 )
@@ -66,6 +67,10 @@ class Session:
     reservation_id: int | None = None
     authorized: bool = True  # False: before its authorization, or after a deauthorization
     deauthorized: StopReason | None = None  # why, when the transaction outlives its stop
+    # False: begun at the authorization (tx_points.start_on_authorize), the EV not there
+    # yet; it must come before `connect_deadline` (monotonic)
+    connected: bool = True
+    connect_deadline: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -237,15 +242,27 @@ class Connector:
         self.station.bus.publish(ReservationEnded(self.cid, res.reservation_id, reason))
 
     async def begin_session(
-        self, id_tag: str, parent_id_tag: str | None, reservation_id: int | None = None
+        self,
+        id_tag: str,
+        parent_id_tag: str | None,
+        reservation_id: int | None = None,
+        before_plug: bool = False,
     ) -> bool:
+        """An authorized session; `before_plug` (tx_points.start_on_authorize): its
+        transaction opens now and the EV has the connection timeout to come."""
         async with self._mutex:
-            if not self.accepts_session() or not self.plugged:
+            if not self.accepts_session() or not (self.plugged or before_plug):
                 return False
             if self.awaiting_authorization:
                 await self._authorize(id_tag, parent_id_tag)
             else:
-                self.session = Session(id_tag, parent_id_tag, reservation_id=reservation_id)
+                self.session = Session(
+                    id_tag,
+                    parent_id_tag,
+                    reservation_id=reservation_id,
+                    connected=self.plugged,
+                    connect_deadline=time.monotonic() + self.station.connection_timeout,
+                )
             if reservation_id is not None:
                 await self.end_reservation("used")
             await self._evaluate()
@@ -512,7 +529,7 @@ class Connector:
         mode = self.station.lock_mode
         # a transaction without authorization holds no cable: before it the driver may
         # leave, after a deauthorization the driver must be able to unplug to end it
-        tx_open = self._powered
+        tx_open = self._powered and self.plugged  # an empty socket stays open for the plug
         if tx_open or mode != LockMode.LOCKED:
             # an unlock command frees the cable of LOCKED mode between sessions only: the
             # window must not outlive a mode change or hold the lock open for a transaction
@@ -604,7 +621,14 @@ class Connector:
             # a faulted or inoperative connector cannot hold it: the driver would find it
             # unusable, and the CSMS may book another one
             await self.end_reservation("removed")
-        if self.pilot == PilotState.A and self.session is not None:
+        if self.pilot == PilotState.A and self.session is not None and not self.session.connected:
+            # begun at the authorization: the EV has until its deadline to come
+            if time.monotonic() >= self.session.connect_deadline:
+                log.info("session.ev_connect_timeout", connector=self.cid)
+                if self.session.transaction is not None:
+                    await self._stop_tx(StopReason.TIMEOUT)
+                self.session = None
+        elif self.pilot == PilotState.A and self.session is not None:
             session = self.session
             if session.transaction is not None and session.deauthorized is not None:
                 # its stop came earlier (tx_points.stop_on_deauthorize off): the unplugging
@@ -629,8 +653,18 @@ class Connector:
         if self._inoperative_pending and self._tx is None:
             self._inoperative_pending = False
             self.operative = False
+        startable = self.operative and not self.held and not self.faults
         if not self.plugged:
+            s = self.session
+            if s is not None and s.transaction is None and not s.ended and startable:
+                await self._start_tx()  # begun at the authorization (begin_session)
             return
+        if self.session is not None and not self.session.connected:
+            self.session.connected = True
+            begun = self.session.transaction
+            if begun is not None:
+                log.info("transaction.ev_connected", connector=self.cid, id=begun.id)
+                self.station.bus.publish(TransactionEvConnected(self.cid, begun.id, clock.now()))
         if self.session is None:
             if not self.accepts_session():
                 return
@@ -659,7 +693,6 @@ class Connector:
             if pending is not None:
                 await self._authorize(pending.id_tag, pending.parent_id_tag)
         session = self.session
-        startable = self.operative and not self.held and not self.faults
         if session.transaction is None and not session.ended and startable:
             await self._start_tx()
 
@@ -691,6 +724,7 @@ class Connector:
                 rec.meter_start_wh,
                 rec.start_ts,
                 self.session.reservation_id,
+                self.plugged,
             )
         )
 
@@ -851,6 +885,8 @@ class Connector:
         if faults:
             return ConnectorStatus.FAULTED, error_code(faults)
         tx = self._tx
+        if tx is not None and not self.plugged:
+            return ConnectorStatus.PREPARING, "NoError"  # begun at the authorization
         if tx is not None and self.session is not None and not self.session.authorized:
             # a transaction without power: waiting for its authorization, or its EV
             return (

@@ -59,6 +59,7 @@ class StopReason(enum.StrEnum):
     DE_AUTHORIZED = "DeAuthorized"
     EMERGENCY_STOP = "EmergencyStop"
     UNLOCK_COMMAND = "UnlockCommand"
+    TIMEOUT = "Timeout"  # begun at the authorization, no EV within the connection timeout
     OTHER = "Other"
 
 

@@ -238,12 +238,18 @@ class ChargingStation:
                 await conn.stop(StopReason.LOCAL, uid)
                 return result.status
         target = self._connector_for(uid, parent)
-        if target is not None and target.plugged:
+        known = target is not None and (len(self.connectors) == 1 or target.reservation is not None)
+        # TxStartPoint Authorized: a transaction opens at the authorization on a known
+        # connector (one connector, a reservation, a remote start naming it)
+        early = known and self.tx_points.start_on_authorize
+        if target is not None and (target.plugged or early):
             res = target.reservation
             reservation_id = res.reservation_id if res is not None else None
-            await target.begin_session(uid, parent, reservation_id)
+            await target.begin_session(uid, parent, reservation_id, before_plug=True)
         else:
-            cid = target.cid if target is not None else None
+            # bound to a connector only when it is reserved for this card; else the first
+            # connector plugged in takes it (the driver may choose any free one)
+            cid = target.cid if target is not None and target.reservation is not None else None
             self._set_pending(PendingAuth(uid, parent, cid, self._expiry()))
         return result.status
 
@@ -321,9 +327,12 @@ class ChargingStation:
             if conn is None:
                 return False
         log.info("remote_start", id_tag=id_tag, connector=conn.cid)
-        if conn.plugged:
+        known = connector_id is not None or len(self.connectors) == 1
+        if conn.plugged or (known and self.tx_points.start_on_authorize):
             res = conn.reservation
-            return await conn.begin_session(id_tag, parent, res.reservation_id if res else None)
+            return await conn.begin_session(
+                id_tag, parent, res.reservation_id if res else None, before_plug=True
+            )
         self._set_pending(PendingAuth(id_tag, parent, conn.cid, self._expiry()))
         return True
 

@@ -8,6 +8,9 @@ A 2.0.1 CSMS may move them (ncpa/ocpp/v201/tx_points.py maps its lists onto thes
 - `start_on_connect` (EVConnected): the transaction opens at plug-in, before any
   authorization; no power flows until one comes (the interlock asks for an authorized
   session, not just an open transaction).
+- `start_on_authorize` (Authorized): the transaction opens at the authorization, before
+  the EV is connected, when the connector is known (a station of one connector, a remote
+  start naming it, a reservation); no EV within the connection timeout ends it (Timeout).
 - `stop_on_deauthorize` False (TxStopPoint EVConnected only): a stop by card, CSMS or API
   deauthorizes; power stops and the cable is released, but the transaction runs on until
   the EV unplugs.
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 class TxPoints:
     start_on_connect: bool = False
     stop_on_deauthorize: bool = True
+    start_on_authorize: bool = False
 
 
 DEFAULT = TxPoints()

@@ -49,7 +49,7 @@ class KeySpec:
 
 
 # what the charging core can honour of TxCtrlr's points (ncpa/ocpp/v201/tx_points.py)
-_TX_START = frozenset({"EVConnected", "PowerPathClosed"})
+_TX_START = frozenset({"EVConnected", "Authorized", "PowerPathClosed"})
 _TX_STOP = frozenset({"EVConnected", "Authorized", "PowerPathClosed"})
 
 

@@ -20,6 +20,7 @@ from ncpa.events import (
     StatusChanged,
     TransactionAuthorized,
     TransactionDeauthorized,
+    TransactionEvConnected,
     TransactionStarted,
     TransactionStopped,
 )
@@ -41,7 +42,8 @@ MAX_KEPT = 500  # meter values kept for one transaction's Stop / Ended (bounded 
 BEGIN = "begin"
 END = "end"
 # the event of an update row
-AUTHORIZED, DEAUTHORIZED = "authorized", "deauthorized"
+AUTHORIZED, DEAUTHORIZED, CONNECTED = "authorized", "deauthorized", "connected"
+EV_ABSENT = "ev_absent"  # a start row's extra: begun at the authorization, no EV yet
 
 
 class TransactionRecorder:
@@ -66,6 +68,7 @@ class TransactionRecorder:
             bus.subscribe(self._stopped, TransactionStopped),
             bus.subscribe(self._authorized, TransactionAuthorized),
             bus.subscribe(self._deauthorized, TransactionDeauthorized),
+            bus.subscribe(self._ev_connected, TransactionEvConnected),
             bus.subscribe(self._sample, MeterSample),
             bus.subscribe(self._status, StatusChanged),
         ]
@@ -86,6 +89,8 @@ class TransactionRecorder:
         begin = self._edge_values(ev.connector_id, "TxStartedMeasurands", "Transaction.Begin")
         if begin:
             payload = with_extras(payload, **{BEGIN: begin})
+        if not ev.ev_connected:
+            payload = with_extras(payload, **{EV_ABSENT: True})
         self._queue.put_nowait((START, ev.transaction_id, payload))
 
     def _edge_values(self, connector_id: int, key: str, context: str) -> list[dict[str, Any]]:
@@ -143,6 +148,14 @@ class TransactionRecorder:
         }
         if ev.id_tag:
             payload["id_tag"] = ev.id_tag
+        self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
+
+    def _ev_connected(self, ev: TransactionEvConnected) -> None:
+        payload = {
+            "connector_id": ev.connector_id,
+            "event": CONNECTED,
+            "timestamp": fmt_time(ev.timestamp),
+        }
         self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
 
     def _status(self, ev: StatusChanged) -> None:

@@ -70,6 +70,18 @@ async def test_card_before_plug_is_pending_then_starts(tmp_path: Path) -> None:
         assert env.station.view(1).transaction.id_tag == "CAFE01"  # type: ignore[union-attr]
 
 
+async def test_card_before_plug_on_two_connectors_starts_where_the_ev_is_plugged(
+    tmp_path: Path,
+) -> None:
+    """A card tapped first is no promise about a connector: the first plugged takes it."""
+    async with running_station(tmp_path, station={"connectors": 2}) as env:
+        await env.station.authorizer.add_card(WhitelistEntry("CAFE03", "ACCEPTED"))
+        await env.station.present_card("CAFE03")
+        env.plant.plug(2)
+        await env.wait(lambda: charging(env, 2), what="charging on 2")
+        assert env.station.view(1).transaction is None
+
+
 async def test_pending_authorization_waits_the_station_connection_timeout(tmp_path: Path) -> None:
     async with running_station(tmp_path) as env:
         assert env.station.connection_timeout == env.config.charging.connection_timeout

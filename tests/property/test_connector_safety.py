@@ -160,11 +160,12 @@ class ConnectorSafety(RuleBasedStateMachine):
     def availability(self, cid: int, operative: bool) -> None:
         self.run(self.station.set_operative(cid, operative))
 
-    @rule(on_connect=st.booleans(), on_deauthorize=st.booleans())
-    def tx_points(self, on_connect: bool, on_deauthorize: bool) -> None:
+    @rule(on_connect=st.booleans(), on_deauthorize=st.booleans(), on_authorize=st.booleans())
+    def tx_points(self, on_connect: bool, on_deauthorize: bool, on_authorize: bool) -> None:
         """Where transactions begin and end (OCPP 2.0.1 TxStartPoint / TxStopPoint): a
-        transaction may be open without its authorization, before it or after a stop."""
-        self.station.set_tx_points(TxPoints(on_connect, on_deauthorize))
+        transaction may be open without its authorization (before it or after a stop), or
+        without its EV (begun at the authorization)."""
+        self.station.set_tx_points(TxPoints(on_connect, on_deauthorize, on_authorize))
         self.run()
 
     # -- the rules -------------------------------------------------------------------

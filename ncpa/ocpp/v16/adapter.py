@@ -27,6 +27,23 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# 1.6's Reason enumeration (StopTransaction.req)
+REASONS = frozenset(
+    {
+        "DeAuthorized",
+        "EmergencyStop",
+        "EVDisconnected",
+        "HardReset",
+        "Local",
+        "Other",
+        "PowerLoss",
+        "Reboot",
+        "Remote",
+        "SoftReset",
+        "UnlockCommand",
+    }
+)
+
 ID_TAG_LEN = 20  # CiString20: the idTag of 1.6
 
 
@@ -129,6 +146,8 @@ class V16Adapter:
             return None
         payload["transaction_id"] = int(item.remote_id)
         if item.kind == STOP:
+            if payload.get("reason") not in REASONS:
+                payload["reason"] = "Other"  # a neutral reason 1.6 lacks (Timeout)
             return call.StopTransaction(**payload)
         assert item.kind == METER
         return call.MeterValues(**payload)

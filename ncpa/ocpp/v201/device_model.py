@@ -301,7 +301,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
             ml,
             rw,
             "TxStartPoint",
-            values_list="PowerPathClosed,EVConnected",
+            values_list="PowerPathClosed,EVConnected,Authorized",
         ),
         Variable(
             "TxCtrlr",

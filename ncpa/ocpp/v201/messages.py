@@ -38,6 +38,7 @@ STOP = {
     "DeAuthorized": ("DeAuthorized", "Deauthorized"),
     "EmergencyStop": ("EmergencyStop", "AbnormalCondition"),
     "UnlockCommand": ("Local", "UnlockCommand"),
+    "Timeout": ("Timeout", "EVConnectTimeout"),
     "Other": ("Other", "AbnormalCondition"),
 }
 # a deauthorization that leaves the transaction open (TxStopPoint EVConnected): its trigger

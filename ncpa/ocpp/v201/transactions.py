@@ -23,7 +23,7 @@ from typing import Any
 from ocpp.v201 import call
 
 from ncpa.ocpp.outbox import METER, START, STATUS, STOP, UPDATE, Item
-from ncpa.ocpp.transactions import AUTHORIZED, BEGIN, END
+from ncpa.ocpp.transactions import AUTHORIZED, BEGIN, CONNECTED, END, EV_ABSENT
 from ncpa.ocpp.tx_events import extras
 from ncpa.ocpp.v201 import messages
 from ncpa.ocpp.v201.ids import evse_of
@@ -73,7 +73,8 @@ def event(item: Item, prefix: str, id_token_type: str, remote_start_id: int | No
     common: dict[str, Any] = {"seq_no": item.seq_no, "offline": offline or None}
     if item.kind == START:
         evse_id, conn = evse_of(int(p["connector_id"]))
-        info["charging_state"] = "EVConnected"
+        # begun at the authorization (TxStartPoint Authorized): no EV yet
+        info["charging_state"] = "Idle" if extras(p).get(EV_ABSENT) else "EVConnected"
         if remote_start_id is not None:
             info["remote_start_id"] = remote_start_id
         trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
@@ -151,7 +152,17 @@ def _update(
     id_token_type: str,
     remote_start_id: int | None,
 ) -> Any:
-    """The authorization of a transaction begun at plug-in, or a stop that leaves it open."""
+    """The authorization of a transaction begun at plug-in, the EV of one begun at its
+    authorization, or a stop that leaves it open."""
+    if p["event"] == CONNECTED:
+        info["charging_state"] = "EVConnected"
+        return call.TransactionEvent(
+            event_type="Updated",
+            timestamp=p["timestamp"],
+            trigger_reason="CablePluggedIn",
+            transaction_info=info,
+            **common,
+        )
     if p["event"] == AUTHORIZED:
         if remote_start_id is not None:
             info["remote_start_id"] = remote_start_id

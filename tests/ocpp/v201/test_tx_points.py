@@ -74,7 +74,7 @@ async def test_defaults_as_recommended_and_what_cannot_be_honoured_is_rejected(
     )
     assert report.get_variable_result[0]["attribute_status"] == "Accepted"
     # no parking bay sensor, no signed meter, no start before the plug: refused, unchanged
-    for value in ("ParkingBayOccupancy", "DataSigned", "Authorized", "EVConnected,Nonsense", ""):
+    for value in ("ParkingBayOccupancy", "DataSigned", "EnergyTransfer", "EVConnected,Nope", ""):
         assert await set_(csms, "TxStartPoint", value) == "Rejected", value
     for value in ("EnergyTransfer", "ParkingBayOccupancy", " , "):
         assert await set_(csms, "TxStopPoint", value) == "Rejected", value
@@ -234,3 +234,76 @@ async def test_the_points_are_kept_and_1_6_keeps_its_own(
     from ncpa.ocpp.v16.adapter import V16Adapter
 
     assert not V16Adapter().tx_points(again).start_on_connect
+
+
+async def test_authorized_start_before_the_plug_then_the_ev_comes(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    assert await set_(csms, "TxStartPoint", "Authorized") == "Accepted"
+    assert await agent.station.present_card("CAFE01") == "Accepted"
+    started = await wait_event(csms, eventType="Started")
+    # E01.FR.03: begun at the authorization; no EV, so Idle, no power and an open socket
+    assert started["triggerReason"] == "Authorized"
+    assert started["idToken"]["idToken"] == "CAFE01"
+    assert started["transactionInfo"]["chargingState"] == "Idle"
+    assert power(agent) == (False, 0.0) and not agent.plant.connectors[1].locked
+    await agent.plug(1)
+    plugged = await wait_event(csms, eventType="Updated", triggerReason="CablePluggedIn")
+    assert plugged["transactionInfo"]["chargingState"] == "EVConnected"
+    await agent.status(1, "Charging")
+    assert agent.plant.connectors[1].locked
+    await agent.unplug(1)
+    end = await wait_event(csms, eventType="Ended")
+    assert end["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    assert_sequence(events(csms))
+    assert len({e["transactionInfo"]["transactionId"] for e in events(csms)}) == 1
+
+
+async def test_authorized_start_and_no_ev_within_the_connection_timeout(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory)
+    assert await set_(csms, "TxStartPoint", "Authorized") == "Accepted"
+    res = await csms.call(
+        call.SetVariables(
+            set_variable_data=[
+                {
+                    "component": {"name": "TxCtrlr"},
+                    "variable": {"name": "EVConnectionTimeOut"},
+                    "attribute_value": "1",
+                }
+            ]
+        )
+    )
+    assert res.set_variable_result[0]["attribute_status"] == "Accepted"
+    res = await csms.call(
+        call.RequestStartTransaction(
+            id_token={"id_token": "APP7", "type": "Central"}, remote_start_id=5, evse_id=1
+        )
+    )
+    assert res.status == "Accepted"
+    started = await wait_event(csms, eventType="Started")
+    assert started["triggerReason"] == "RemoteStart"
+    assert started["transactionInfo"]["remoteStartId"] == 5
+    end = await wait_event(csms, eventType="Ended")
+    assert end["triggerReason"] == "EVConnectTimeout"
+    assert end["transactionInfo"]["stoppedReason"] == "Timeout"
+    assert_sequence(events(csms))
+    await agent.status(1, "Available")
+    # the next EV starts nothing by itself (TxStartPoint Authorized only)
+    agent.plant.plug(1)
+    await agent.status(1, "Preparing")
+    assert agent.station.view(1).transaction is None
+
+
+async def test_authorized_start_on_two_evses_waits_for_the_plug_to_know_which(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    agent = await online(csms, agent_factory, connectors=2)
+    assert await set_(csms, "TxStartPoint", "Authorized") == "Accepted"
+    assert await agent.station.present_card("CAFE01") == "Accepted"
+    await agent.plug(2)
+    started = await wait_event(csms, eventType="Started")
+    assert started["evse"] == {"id": 2, "connectorId": 1}
+    assert started["transactionInfo"]["chargingState"] == "EVConnected"
