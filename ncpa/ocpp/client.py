@@ -25,6 +25,7 @@ from ocpp.exceptions import NotSupportedError as OcppNotSupported
 
 from ncpa.charging.states import LockMode
 from ncpa.charging.station import ChargingStation
+from ncpa.charging.tx_points import DEFAULT as DEFAULT_TX_POINTS
 from ncpa.config import Config
 from ncpa.energy.limits import Limit
 from ncpa.events import CardPresented
@@ -40,6 +41,7 @@ from ncpa.ocpp.diagnostics import Diagnostics
 from ncpa.ocpp.firmware import FirmwareManager
 from ncpa.ocpp.frame_trace import STORE_KEY as FRAME_TRACE_KEY
 from ncpa.ocpp.frame_trace import FrameTrace
+from ncpa.ocpp.invalid_id_energy import InvalidIdEnergy
 from ncpa.ocpp.local_limits import LocalLimitWatch
 from ncpa.ocpp.meter_values import meter_value
 from ncpa.ocpp.options import OcppOptions, parse_options
@@ -129,6 +131,7 @@ class OcppClient:
         self.auth.token_type = lambda id_tag: self.ctx.id_token_types.get(id_tag, "")
         self.auth.online = lambda: self.connected.is_set()
         self.reservation_notices = ReservationNotices(station.bus, self._reservation_notice)
+        self.invalid_id_energy = InvalidIdEnergy(station)
         self._card_unsubscribe: Callable[[], None] | None = None
         self.boot_reason = "PowerUp"
         self.boot_reasons: BootReasons | None = None  # set by start()
@@ -188,6 +191,7 @@ class OcppClient:
             await self.ctx.monitoring.start()
         self.recorder.attach()
         self.reservation_notices.attach()
+        self.invalid_id_energy.attach()
         # a card at the reader is a card (ISO14443), whatever the CSMS once called that id
         self._card_unsubscribe = self.station.bus.subscribe(self._card_presented, CardPresented)
         await self.recorder.reconcile()
@@ -234,6 +238,7 @@ class OcppClient:
     async def stop(self) -> None:
         self.recorder.detach()
         await self.reservation_notices.detach()
+        self.invalid_id_energy.detach()
         if self._card_unsubscribe is not None:
             self._card_unsubscribe()
             self._card_unsubscribe = None
@@ -242,6 +247,7 @@ class OcppClient:
         # without the client, the core's own defaults apply again
         self.station.authorizer.local_list_enabled = True
         self.station.connection_timeout = self.config.charging.connection_timeout
+        self.station.set_tx_points(DEFAULT_TX_POINTS)
         # let events already published reach the outbox before the writer stops
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.recorder.flush(), 5)
@@ -651,10 +657,14 @@ class OcppClient:
         if not id_tag:
             return  # begun at plug-in: its idToken, and the CSMS's word on it, come later
         refused = info and info.get("status") != "Accepted"
-        if refused and self.settings.get_bool("StopTransactionOnInvalidId"):
+        if not refused:
+            return
+        if self.settings.get_bool("StopTransactionOnInvalidId"):
             status = info.get("status") if info else None
             log.warning("ocpp.transaction.deauthorized", tx=item.tx_id, status=status)
             await self.station.stop_transaction(item.tx_id, "DeAuthorized")
+        elif (max_wh := self.settings.get_int("MaxEnergyOnInvalidId")) > 0:
+            self.invalid_id_energy.watch(item.tx_id, float(max_wh))
 
     async def local_transaction(self, remote_id: str) -> int | None:
         """The open local transaction the CSMS calls `remote_id`."""

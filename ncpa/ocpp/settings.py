@@ -136,6 +136,8 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("OfflineQueuingSeverity", i, "9", minimum=0, maximum=9, only="2.0.1"),
         # K Smart charging (2.0.1): NotifyChargingLimit (ncpa/ocpp/local_limits.py)
         KeySpec("LimitChangeSignificance", i, "20", minimum=0, maximum=100, only="2.0.1"),
+        # Wh a transaction refused after its start may still take (invalid_id_energy.py)
+        KeySpec("MaxEnergyOnInvalidId", i, "0", minimum=0, maximum=INT32_MAX, only="2.0.1"),
         # TxCtrlr: where a transaction begins and ends (ncpa/ocpp/v201/tx_points.py)
         KeySpec("TxStartPoint", c, "PowerPathClosed", choices=_TX_START, only="2.0.1"),
         KeySpec("TxStopPoint", c, "EVConnected,Authorized", choices=_TX_STOP, only="2.0.1"),

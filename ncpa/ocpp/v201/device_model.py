@@ -293,6 +293,7 @@ def catalogue(ctx: OcppContext) -> list[Variable]:
         Variable("TxCtrlr", "EVConnectionTimeOut", i, rw, "ConnectionTimeOut", unit="s"),
         Variable("TxCtrlr", "StopTxOnEVSideDisconnect", b, ro, "StopTransactionOnEVSideDisconnect"),
         Variable("TxCtrlr", "StopTxOnInvalidId", b, rw, "StopTransactionOnInvalidId"),
+        Variable("TxCtrlr", "MaxEnergyOnInvalidId", i, rw, "MaxEnergyOnInvalidId", unit="Wh"),
         # where the core begins and ends transactions (ncpa/ocpp/v201/tx_points.py): the
         # points it can honour
         Variable(

@@ -23,7 +23,7 @@ from tests.ocpp.v201.res_stories import (
     wait_ended,
     wait_started,
 )
-from tests.ocpp.v201.stories import online
+from tests.ocpp.v201.stories import events, online
 
 
 def authorized(csms: Csms) -> list[dict[str, str]]:
@@ -244,3 +244,34 @@ async def test_remote_started_token_types_are_bounded(
     ctx = agent.client.ctx
     assert len(ctx.id_token_types) <= 64 and len(ctx.remote_start_ids) <= 64
     assert ctx.id_token_types["APP99"] == "Central" and ctx.remote_start_ids["APP99"] == 99
+
+
+async def test_refused_after_the_start_may_take_max_energy_on_invalid_id(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    """E05, StopTxOnInvalidId false: the refused transaction goes on, but once it has taken
+    MaxEnergyOnInvalidId Wh it gets no more current (SuspendedEVSE), and stays open."""
+    agent = await online(csms, agent_factory)
+    csms.quirks.id_tag_status = lambda t: "Invalid" if t == "APP9" else "Accepted"
+    for component, name, value in (
+        ("TxCtrlr", "StopTxOnInvalidId", "false"),
+        ("TxCtrlr", "MaxEnergyOnInvalidId", "3"),
+        ("AuthCtrlr", "AuthorizeRemoteStart", "false"),
+    ):
+        assert await set_variable(csms, component, name, value) == "Accepted", name
+    await agent.plug(1)
+    res = await csms.call(
+        call.RequestStartTransaction(id_token=token("APP9", "Central"), remote_start_id=9)
+    )
+    assert res.status == "Accepted"
+    await agent.status(1, "Charging")
+    await agent.status(1, "SuspendedEVSE", within=20)
+    view = agent.station.view(1)
+    assert view.transaction is not None and view.limit.source == "invalid_id"
+    assert view.last_reading is not None
+    assert view.last_reading.energy_wh - view.transaction.meter_start_wh >= 3
+    assert agent.plant.connectors[1].offered_a == 0
+    assert not [e for e in events(csms) if e["eventType"] == "Ended"]
+    await agent.unplug(1)
+    await wait_ended(csms)
+    assert "invalid_id" not in agent.station.limits.sources(1)
