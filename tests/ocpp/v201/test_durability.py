@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from ocpp.v201 import call
 
 from tests.ocpp.csms import Msg, Quirks
 from tests.ocpp.csms201 import Csms201
@@ -103,3 +104,52 @@ async def test_kill_right_after_a_transaction_event_answer(tmp_path: Path) -> No
             for p in procs:
                 await kill9(p)
             await csms.stop()
+
+
+async def test_power_cut_after_a_stop_that_left_the_transaction_open(tmp_path: Path) -> None:
+    """TxStopPoint EVConnected: a RequestStopTransaction deauthorizes (Updated RemoteStop),
+    the EV stays; a kill -9 then ends the transaction once, with the stop's reason (on
+    disk before the Updated was queued), and no seqNo is reused."""
+    csms_port, sim_port = free_port(), free_port()
+    csms = await Csms201(Quirks(subprotocols=["ocpp2.0.1"])).start(csms_port)
+    proc = spawn(tmp_path, csms_port, sim_port, version="2.0.1")
+    try:
+        async with aiohttp.ClientSession() as http:
+            await wait_view(http, sim_port, lambda v: True, "up")
+            await csms.wait_for("BootNotification", within=20)
+            res = await csms.call(
+                call.SetVariables(
+                    set_variable_data=[
+                        {
+                            "component": {"name": "TxCtrlr"},
+                            "variable": {"name": "TxStopPoint"},
+                            "attribute_value": "EVConnected",
+                        }
+                    ]
+                )
+            )
+            assert res.set_variable_result[0]["attribute_status"] == "Accepted"
+            await sim(http, sim_port, "POST", "/sim/connectors/1/plug")  # plug and charge
+            [started] = await csms.wait_for(
+                "TransactionEvent", pred=lambda m: m.payload["eventType"] == "Started", within=20
+            )
+            tx = started.payload["transactionInfo"]["transactionId"]
+            res = await csms.call(call.RequestStopTransaction(transaction_id=tx))
+            assert res.status == "Accepted"
+            await csms.wait_for(
+                "TransactionEvent",
+                pred=lambda m: m.payload["triggerReason"] == "RemoteStop",
+                within=20,
+            )
+            await kill9(proc)
+            proc = spawn(tmp_path, csms_port, sim_port, version="2.0.1")
+            await csms.wait_for("TransactionEvent", pred=lambda m: bool(ended([m])), within=30)
+            await asyncio.sleep(0.5)  # a second Ended would come now
+        evs = csms.calls("TransactionEvent")
+        assert {m.payload["transactionInfo"]["transactionId"] for m in evs} == {tx}
+        [end] = {m.unique_id: m for m in ended(evs)}.values()
+        assert end.payload["transactionInfo"]["stoppedReason"] == "Remote"
+        assert_numbering(evs)
+    finally:
+        await kill9(proc)
+        await csms.stop()
