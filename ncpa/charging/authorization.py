@@ -36,6 +36,8 @@ class AuthResult:
     status: str  # OCPP 1.6 AuthorizationStatus
     parent_id_tag: str | None = None
     source: str = ""
+    # the connectors it is valid at (2.0.1 idTokenInfo.evseId); None: every one
+    connectors: frozenset[int] | None = None
 
     @property
     def accepted(self) -> bool:

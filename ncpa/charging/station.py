@@ -40,6 +40,7 @@ class PendingAuth:
     parent_id_tag: str | None
     connector_id: int | None  # None: whichever connector is plugged first
     expiry: float  # monotonic
+    connectors: frozenset[int] | None = None  # the ones it is valid at (None: every one)
 
 
 class ChargingStation:
@@ -229,6 +230,7 @@ class ChargingStation:
         if not result.accepted:
             return result.status
         parent = result.parent_id_tag
+        allowed = result.connectors
         for conn in self.connectors.values():
             if conn.cable_held_for == uid:
                 await conn.release()
@@ -237,7 +239,7 @@ class ChargingStation:
             if s and s.transaction and parent and s.parent_id_tag == parent:
                 await conn.stop(StopReason.LOCAL, uid)
                 return result.status
-        target = self._connector_for(uid, parent)
+        target = self._connector_for(uid, parent, allowed)
         known = target is not None and (len(self.connectors) == 1 or target.reservation is not None)
         # TxStartPoint Authorized: a transaction opens at the authorization on a known
         # connector (one connector, a reservation, a remote start naming it)
@@ -250,11 +252,17 @@ class ChargingStation:
             # bound to a connector only when it is reserved for this card; else the first
             # connector plugged in takes it (the driver may choose any free one)
             cid = target.cid if target is not None and target.reservation is not None else None
-            self._set_pending(PendingAuth(uid, parent, cid, self._expiry()))
+            self._set_pending(PendingAuth(uid, parent, cid, self._expiry(), allowed))
         return result.status
 
-    def _connector_for(self, id_tag: str, parent: str | None) -> Connector | None:
-        free = [c for c in self.connectors.values() if c.accepts_session()]
+    def _connector_for(
+        self, id_tag: str, parent: str | None, allowed: frozenset[int] | None = None
+    ) -> Connector | None:
+        free = [
+            c
+            for c in self.connectors.values()
+            if c.accepts_session() and (allowed is None or c.cid in allowed)
+        ]
         for c in free:  # a connector reserved for this card first
             if c.reservation is not None and c.reservation.admits(id_tag, parent):
                 return c
@@ -293,6 +301,8 @@ class ChargingStation:
     def _may_take(self, connector_id: int, p: PendingAuth) -> bool:
         """A reservation made after the card was tapped holds the connector too."""
         conn = self.connectors.get(connector_id)
+        if p.connectors is not None and connector_id not in p.connectors:
+            return False  # not valid at this connector (2.0.1 idTokenInfo.evseId)
         return conn is not None and admitted(conn.reservation, p.id_tag, p.parent_id_tag)
 
     def take_pending(self, connector_id: int) -> PendingAuth | None:
@@ -306,10 +316,15 @@ class ChargingStation:
         return p
 
     async def remote_start(
-        self, id_tag: str, connector_id: int | None = None, parent_id_tag: str | None = None
+        self,
+        id_tag: str,
+        connector_id: int | None = None,
+        parent_id_tag: str | None = None,
+        connectors: frozenset[int] | None = None,
     ) -> bool:
         """A start from the CSMS or the local API. `parent_id_tag`: the group the caller's
-        authorization named; without it, the local list's entry (if any) names it."""
+        authorization named; without it, the local list's entry (if any) names it.
+        `connectors`: the ones that authorization is valid at (None: every one)."""
         check_id_tag(id_tag)
         parent = parent_id_tag
         if parent is None:
@@ -319,11 +334,14 @@ class ChargingStation:
             conn = self.connectors.get(connector_id)
             if conn is None or not conn.accepts_session():
                 return False
+            if connectors is not None and connector_id not in connectors:
+                log.info("remote_start.not_valid_here", id_tag=id_tag, connector=connector_id)
+                return False
             if not admitted(conn.reservation, id_tag, parent):
                 log.info("remote_start.reserved", id_tag=id_tag, connector=connector_id)
                 return False
         else:
-            conn = self._connector_for(id_tag, parent)
+            conn = self._connector_for(id_tag, parent, connectors)
             if conn is None:
                 return False
         log.info("remote_start", id_tag=id_tag, connector=conn.cid)
@@ -333,7 +351,9 @@ class ChargingStation:
             return await conn.begin_session(
                 id_tag, parent, res.reservation_id if res else None, before_plug=True
             )
-        self._set_pending(PendingAuth(id_tag, parent, conn.cid, self._expiry()))
+        # bound when named or reserved; else the first connector plugged in takes it
+        cid = conn.cid if connector_id is not None or conn.reservation is not None else None
+        self._set_pending(PendingAuth(id_tag, parent, cid, self._expiry(), connectors))
         return True
 
     async def stop_transaction(

@@ -163,7 +163,9 @@ class RemoteAuthorization:
         return float(life) if life > 0 else None
 
     async def remember(self, id_tag: str, info: dict[str, Any]) -> None:
-        if self._cacheable(id_tag):
+        # one valid at some EVSEs only (2.0.1 evseId) is not cached: the cache has no
+        # place for the EVSEs, and an entry without them would open every one
+        if self._cacheable(id_tag) and not info.get("connectors"):
             await self.cache.put(id_tag, info)
 
     async def cached(self, id_tag: str, now: float) -> CacheEntry | None:
@@ -211,7 +213,13 @@ class RemoteAuthorization:
         info = await self.ask(id_tag)
         if info is not None:
             await self.remember(id_tag, info)
-            return AuthResult(str(info.get("status")), info.get("parent_id_tag"), "csms")
+            connectors = info.get("connectors")
+            return AuthResult(
+                str(info.get("status")),
+                info.get("parent_id_tag"),
+                "csms",
+                frozenset(connectors) if connectors else None,
+            )
         # offline from here
         if not s.get_bool("LocalAuthorizeOffline"):
             if cached is None and listed is None and s.get_bool("AllowOfflineTxForUnknownId"):

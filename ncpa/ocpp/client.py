@@ -683,13 +683,15 @@ class OcppClient:
         authorize: bool,
     ) -> None:
         parent = None
+        connectors = None
         if authorize:
             result = await self.station.authorizer.authorize(id_tag)
             if result.status != "Accepted":
                 log.info("ocpp.remote_start.not_authorized", id_tag=id_tag, status=result.status)
                 return
             parent = result.parent_id_tag  # the group a reservation may be held for
-        ok = await self.station.remote_start(id_tag, connector_id, parent)
+            connectors = result.connectors  # the EVSEs it is valid at (2.0.1)
+        ok = await self.station.remote_start(id_tag, connector_id, parent, connectors)
         log.info("ocpp.remote_start", id_tag=id_tag, connector=connector_id, started=ok)
         if ok and profile is not None:
             await self.remote_start_profile(id_tag, connector_id, profile)

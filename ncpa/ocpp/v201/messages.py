@@ -70,6 +70,9 @@ def id_token_info(info: dict[str, Any]) -> dict[str, Any]:
     group = info.get("group_id_token")
     if isinstance(group, dict) and group.get("id_token"):
         out["parent_id_tag"] = group["id_token"]
+    evses = info.get("evse_id")
+    if isinstance(evses, list) and evses:
+        out["connectors"] = sorted({int(e) for e in evses})  # valid at these EVSEs only
     return out
 
 

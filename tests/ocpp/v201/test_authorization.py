@@ -275,3 +275,28 @@ async def test_refused_after_the_start_may_take_max_energy_on_invalid_id(
     await agent.unplug(1)
     await wait_ended(csms)
     assert "invalid_id" not in agent.station.limits.sources(1)
+
+
+async def test_an_id_token_valid_at_some_evses_only_starts_there(
+    csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    """idTokenInfo.evseId: the card is accepted for EVSE 2 only; the EV on EVSE 1 gets
+    nothing, the one plugged into EVSE 2 charges. Such an answer is not cached."""
+    agent = await online(csms, agent_factory, connectors=2)
+    csms.token_info = lambda t: {"evse_id": [2]} if t == "ONLY2" else {}
+    await agent.plug(1)
+    assert await agent.station.present_card("ONLY2") == "Accepted"
+    await asyncio.sleep(0.5)
+    assert agent.station.view(1).transaction is None
+    await agent.plug(2)
+    assert await agent.transaction(2) > 0
+    assert agent.station.view(1).transaction is None
+    assert await agent.client.cache.get("ONLY2") is None
+    # a remote start naming EVSE 1 for it is not started there
+    csms.quirks.id_tag_status = lambda _t: "Accepted"
+    res = await csms.call(
+        call.RequestStartTransaction(id_token=token("ONLY2"), remote_start_id=4, evse_id=1)
+    )
+    assert res.status == "Accepted"  # answered before the Authorize (AuthorizeRemoteStart)
+    await asyncio.sleep(0.5)
+    assert agent.station.view(1).transaction is None
