@@ -56,6 +56,10 @@ class Diagnostics:
         name = f"{c.options.charge_point_id}-{kind}-{stamp}.json"
         lo, hi = since or 0.0, until or 1e12
         security = await c.security.entries(since, until)
+        adapter = c.adapter  # the names of the version that asked (2.0.1: Csms, not CentralSystem)
+        if adapter is not None:
+            for entry in security:
+                entry["type"] = adapter.security_event_name(str(entry["type"]))
         data: dict[str, Any] = {"charge_point": c.options.charge_point_id, "security_log": security}
         if kind == "diagnostics":
             journal = await c.station.store.journal_entries(limit=10_000)

@@ -96,6 +96,9 @@ class V16Adapter:
             connector_id=connector_id, meter_value=[meter_value], transaction_id=tx
         )
 
+    def security_event_name(self, kind: str) -> str:
+        return kind  # the log keeps 1.6's names
+
     def security_event(self, kind: str, timestamp: str, info: str) -> Any:
         return call.SecurityEventNotification(
             type=kind, timestamp=timestamp, tech_info=info or None

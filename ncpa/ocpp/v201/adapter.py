@@ -108,9 +108,12 @@ class V201Adapter:
         evse_id, _ = evse_of(connector_id)
         return call.MeterValues(evse_id=evse_id, meter_value=[messages.meter_value(meter_value)])
 
+    def security_event_name(self, kind: str) -> str:
+        return EVENT_NAMES.get(kind, kind)
+
     def security_event(self, kind: str, timestamp: str, info: str) -> Any:
         return call.SecurityEventNotification(
-            type=EVENT_NAMES.get(kind, kind), timestamp=timestamp, tech_info=info or None
+            type=self.security_event_name(kind), timestamp=timestamp, tech_info=info or None
         )
 
     def sign_certificate(self, csr: str) -> Any:

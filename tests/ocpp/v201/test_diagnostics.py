@@ -36,6 +36,7 @@ async def test_security_log_uploaded(
 ) -> None:
     agent = await online(csms, agent_factory)
     await agent.client.security.event("SettingSystemTime", "clock set by the installer")
+    await agent.client.security.event("InvalidCentralSystemCertificate", "self-signed")
     res = await csms.call(
         call.GetLog(
             log={"remote_location": f"{files.url}/upload"}, log_type="SecurityLog", request_id=5
@@ -47,6 +48,8 @@ async def test_security_log_uploaded(
     body = json.loads(files.uploads[res.filename])
     kinds = [e["type"] for e in body["security_log"]]
     assert "StartupOfTheDevice" in kinds and "SettingSystemTime" in kinds
+    # in 2.0.1's names, as its SecurityEventNotification has them
+    assert "InvalidCsmsCertificate" in kinds and "InvalidCentralSystemCertificate" not in kinds
     assert "journal" not in body  # a security log holds the security log only
 
 
