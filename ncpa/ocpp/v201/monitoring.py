@@ -10,7 +10,8 @@ a clearing one with cleared=true. The CSMS may add Delta and Periodic monitors
 (CustomMonitor); every monitor reports only when its severity is at most the monitoring
 level (SetMonitoringLevel). Monitors, base and level are kept in the store; events made
 while offline wait in a bounded queue (at most OFFLINE_QUEUE, those of a severity up to
-OfflineQueuingSeverity) and go out after the next boot.
+OfflineQueuingSeverity), kept in the store too so a power cut does not lose them, and go
+out after the next boot.
 
 The variables are all boolean, so threshold monitors are UnsupportedMonitorType.
 """
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 STORE_KEY = "ocpp201.monitoring"
+OFFLINE_KEY = "ocpp201.monitoring.offline"  # the events waiting for a connection
 MAX_MONITORS = 100  # custom monitors in all
 OFFLINE_QUEUE = 200  # events kept while offline (the oldest go first)
 FIRST_CUSTOM_ID = 1000  # hard-wired monitors are numbered below
@@ -231,6 +233,13 @@ class DeviceMonitoring:
     # -- lifecycle, storage -----------------------------------------------------------
 
     async def start(self) -> None:
+        queued = await self.ctx.station.store.get_setting(OFFLINE_KEY)
+        if isinstance(queued, list):
+            for entry in queued[-OFFLINE_QUEUE:]:
+                with contextlib.suppress(TypeError, ValueError):
+                    severity, data = entry
+                    if isinstance(data, dict):
+                        self.offline.append((int(severity), data))
         stored = await self.ctx.station.store.get_setting(STORE_KEY)
         if isinstance(stored, dict):
             self.base = str(stored.get("base", "All"))
@@ -448,13 +457,19 @@ class DeviceMonitoring:
             return
         await self.save()  # the event ids handed out
         if self.ctx.ops.current_subprotocol() != "ocpp2.0.1" or not await self._notify(events):
-            self._queue(events)
+            await self._queue(events)
 
-    def _queue(self, events: list[tuple[int, dict[str, Any]]]) -> None:
+    async def _queue(self, events: list[tuple[int, dict[str, Any]]]) -> None:
         keep = self.ctx.settings.get_int("OfflineQueuingSeverity")
         for severity, data in events:
             if severity <= keep:
                 self.offline.append((severity, data))
+        await self._save_offline()
+
+    async def _save_offline(self) -> None:
+        await self.ctx.station.store.set_setting(
+            OFFLINE_KEY, [[severity, data] for severity, data in self.offline]
+        )
 
     async def _notify(self, events: list[tuple[int, dict[str, Any]]]) -> bool:
         parts = [
@@ -476,6 +491,9 @@ class DeviceMonitoring:
         """After a 2.0.1 boot: the events queued while offline."""
         if not self.offline or self.ctx.ops.current_subprotocol() != "ocpp2.0.1":
             return
-        events, self.offline = list(self.offline), collections.deque(maxlen=OFFLINE_QUEUE)
-        if not await self._notify(events):
-            self._queue(events)
+        events = list(self.offline)
+        if await self._notify(events):
+            sent = {id(e) for e in events}  # what came in while sending stays queued
+            kept = [e for e in self.offline if id(e) not in sent]
+            self.offline = collections.deque(kept, maxlen=OFFLINE_QUEUE)
+            await self._save_offline()

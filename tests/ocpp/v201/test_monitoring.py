@@ -13,7 +13,7 @@ from ocpp.v201 import call
 from simulator.plant import FaultKind
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms201 import Csms201
-from tests.ocpp.v201.stories import online
+from tests.ocpp.v201.stories import online, power_off
 
 RCD = {"name": "RCD", "evse": {"id": 1}}
 TRIPPED = {"name": "Tripped"}
@@ -245,6 +245,24 @@ async def test_events_made_offline_go_out_after_the_boot(
     boot = max(i for i, m in enumerate(csms.received) if m.action == "BootNotification")
     first = next(i for i, m in enumerate(csms.received) if m.action == "NotifyEvent")
     assert first > boot
+
+
+async def test_events_made_offline_survive_a_restart(
+    tmp_path: Path, csms: Csms201, agent_factory: AgentFactory
+) -> None:
+    """The offline queue is on disk: an RCD trip while the CSMS was away, then a restart
+    (a power cut) before it comes back: the events still go out after the next boot."""
+    agent = await online(csms, agent_factory, data_dir=tmp_path / "d")
+    await csms.stop()
+    await until(lambda: not agent.client.connected.is_set(), 10, "offline")
+    await fault(agent, FaultKind.RCD, True)
+    await until(lambda: len(agent.client.ctx.monitoring.offline) >= 1, 10, "queued")
+    await power_off(agent)
+    await csms.start(csms.port)
+    again = await online(csms, agent_factory, data_dir=tmp_path / "d")
+    events = await events_for(csms, 1)
+    assert events[0]["component"]["name"] == "RCD" and events[0]["actualValue"] == "true"
+    await until(lambda: not again.client.ctx.monitoring.offline, 10, "sent, not kept")
 
 
 async def test_a_transaction_monitor_watches_only_during_a_transaction(
