@@ -32,7 +32,7 @@ from ncpa.events import CardPresented
 from ncpa.log import get_logger
 from ncpa.ocpp.adapter import Adapter, Delivery, adapter_for
 from ncpa.ocpp.authorization import AuthCache, RemoteAuthorization
-from ncpa.ocpp.backoff import Backoff
+from ncpa.ocpp.backoff import Backoff, RetryBackOff, doublings
 from ncpa.ocpp.boot_reason import BootReasons, kernel_boot_id
 from ncpa.ocpp.certificates import CertificateStore
 from ncpa.ocpp.connection import ConnectError, Target, open_connection, subprotocols
@@ -77,8 +77,17 @@ class OcppClient:
         self.options: OcppOptions = parse_options(config)
         # the config file's connection timeout is the default of ConnectionTimeOut
         timeout = str(max(1, math.ceil(config.charging.connection_timeout)))
+        o = self.options
+        wait = max(1, round(o.backoff_min))
         self.settings = OcppSettings(
-            station.store, len(station.connector_ids), {"ConnectionTimeOut": timeout}
+            station.store,
+            len(station.connector_ids),
+            {
+                "ConnectionTimeOut": timeout,
+                "RetryBackOffWaitMinimum": str(wait),
+                "RetryBackOffRepeatTimes": str(doublings(o.backoff_min, o.backoff_max)),
+                "RetryBackOffRandomRange": str(wait),
+            },
         )
         # read-only keys the charging core decides: report what it applies
         self.settings.live["StopTransactionOnEVSideDisconnect"] = lambda: "true"
@@ -146,7 +155,19 @@ class OcppClient:
         self.connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnect = asyncio.Event()
-        self._backoff = Backoff(self.options.backoff_min, self.options.backoff_max)
+        # 1.6: the config file's backoff (full jitter); 2.0.1 (and auto): OCPPCommCtrlr's
+        self._backoff: Backoff | RetryBackOff = Backoff(o.backoff_min, o.backoff_max)
+        if o.version != "1.6":
+            s = self.settings
+
+            def seconds(key: str) -> float:  # never set: the config file's, to the ms
+                return float(s.get_int(key)) if s.is_set(key) else o.backoff_min
+
+            self._backoff = RetryBackOff(
+                lambda: seconds("RetryBackOffWaitMinimum"),
+                lambda: s.get_int("RetryBackOffRepeatTimes"),
+                lambda: seconds("RetryBackOffRandomRange"),
+            )
         self._last_failure = ""
         self._background: set[asyncio.Task[None]] = set()
         self._aligned_changed = asyncio.Event()  # an aligned-data interval was changed

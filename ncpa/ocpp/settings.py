@@ -136,6 +136,11 @@ def _specs(connectors: int) -> list[KeySpec]:
         KeySpec("OfflineQueuingSeverity", i, "9", minimum=0, maximum=9, only="2.0.1"),
         # K Smart charging (2.0.1): NotifyChargingLimit (ncpa/ocpp/local_limits.py)
         KeySpec("LimitChangeSignificance", i, "20", minimum=0, maximum=100, only="2.0.1"),
+        # the reconnect backoff of 2.0.1 (backoff.RetryBackOff); the defaults from the
+        # config file's backoff_min / backoff_max (client.py)
+        KeySpec("RetryBackOffWaitMinimum", i, "2", minimum=1, maximum=DAY, only="2.0.1"),
+        KeySpec("RetryBackOffRepeatTimes", i, "8", minimum=0, maximum=20, only="2.0.1"),
+        KeySpec("RetryBackOffRandomRange", i, "2", minimum=0, maximum=DAY, only="2.0.1"),
         # Wh a transaction refused after its start may still take (invalid_id_energy.py)
         KeySpec("MaxEnergyOnInvalidId", i, "0", minimum=0, maximum=INT32_MAX, only="2.0.1"),
         # TxCtrlr: where a transaction begins and ends (ncpa/ocpp/v201/tx_points.py)
@@ -199,6 +204,10 @@ class OcppSettings:
         if live is not None and spec.readonly:
             return live()
         return self._values.get(key, spec.default)
+
+    def is_set(self, key: str) -> bool:
+        """A value stored (by the CSMS, or seeded from the config file), not the default."""
+        return key in self._values
 
     def get_int(self, key: str) -> int:
         return int(self.get(key))

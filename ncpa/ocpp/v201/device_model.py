@@ -444,7 +444,6 @@ def _provisioning(ctx: OcppContext) -> list[Variable]:
     """B Provisioning: what the device model must have beyond the blocks above."""
     from ncpa.ocpp.v201.network_profile import ACTIVE_SLOT_KEY, PRIORITY_KEY
 
-    o = ctx.options
     i, rw, ro = "integer", "ReadWrite", "ReadOnly"
     per_message = [
         Variable(
@@ -455,30 +454,14 @@ def _provisioning(ctx: OcppContext) -> list[Variable]:
     return [
         *per_message,
         Variable("DeviceDataCtrlr", "ReportingValueSize", i, live=_const(str(VALUE_SIZE))),
-        # the reconnect backoff (doubling from backoff_min up to backoff_max, with jitter)
-        # is the config file's: reported as applied, not changeable over OCPP
+        # the reconnect backoff (ncpa/ocpp/backoff.py RetryBackOff), defaults from the
+        # config file's backoff_min / backoff_max
         Variable(
-            "OCPPCommCtrlr",
-            "RetryBackOffWaitMinimum",
-            i,
-            ro,
-            live=_const(str(round(o.backoff_min))),
-            unit="s",
+            "OCPPCommCtrlr", "RetryBackOffWaitMinimum", i, rw, "RetryBackOffWaitMinimum", unit="s"
         ),
+        Variable("OCPPCommCtrlr", "RetryBackOffRepeatTimes", i, rw, "RetryBackOffRepeatTimes"),
         Variable(
-            "OCPPCommCtrlr",
-            "RetryBackOffRepeatTimes",
-            i,
-            ro,
-            live=_const(str(_doublings(o.backoff_min, o.backoff_max))),
-        ),
-        Variable(
-            "OCPPCommCtrlr",
-            "RetryBackOffRandomRange",
-            i,
-            ro,
-            live=_const(str(round(o.backoff_min))),
-            unit="s",
+            "OCPPCommCtrlr", "RetryBackOffRandomRange", i, rw, "RetryBackOffRandomRange", unit="s"
         ),
         Variable(
             "OCPPCommCtrlr",
@@ -497,13 +480,6 @@ def _provisioning(ctx: OcppContext) -> list[Variable]:
             values_list="NTP,Heartbeat",
         ),
     ]
-
-
-def _doublings(low: float, high: float) -> int:
-    n = 0
-    while low * 2**n < high and n < 32:
-        n += 1
-    return n
 
 
 @dataclass
