@@ -139,7 +139,11 @@ class OcppClient:
         self.auth.version = first.split(",")[0].strip()
         self.auth.token_type = lambda id_tag: self.ctx.id_token_types.get(id_tag, "")
         self.auth.online = lambda: self.connected.is_set()
-        self.reservation_notices = ReservationNotices(station.bus, self._reservation_notice)
+        self.reservation_notices = ReservationNotices(
+            station.bus, self._reservation_notice, station.store
+        )
+        # now, before the station starts: a reservation it ends at start-up is told too
+        self.reservation_notices.attach()
         self.invalid_id_energy = InvalidIdEnergy(station)
         self._card_unsubscribe: Callable[[], None] | None = None
         self.boot_reason = "PowerUp"
@@ -211,7 +215,7 @@ class OcppClient:
             self.ctx.monitoring = DeviceMonitoring(self.ctx)
             await self.ctx.monitoring.start()
         self.recorder.attach()
-        self.reservation_notices.attach()
+        await self.reservation_notices.load()
         self.invalid_id_energy.attach()
         # a card at the reader is a card (ISO14443), whatever the CSMS once called that id
         self._card_unsubscribe = self.station.bus.subscribe(self._card_presented, CardPresented)

@@ -4,7 +4,9 @@ no such message, its adapter sends nothing).
 
 A reservation that ends through the CSMS (CancelReservation, a new ReserveNow with the
 same id) or through its use (the session began) is not told: the CSMS knows. Notices
-that end offline wait, in memory and bounded, for the next accepted connection.
+that end offline wait, bounded and in the store (a restart keeps them), for the next
+accepted connection. The client attaches this before the station starts, so a
+reservation that expired while the agent was down (ended at start-up) is told too.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections.abc import Awaitable, Callable
 
 from ncpa.events import EventBus, ReservationEnded
 from ncpa.log import get_logger
+from ncpa.store import Store
 
 log = get_logger(__name__)
 
 MAX_PENDING = 64  # notices kept while offline; the oldest are dropped beyond
+STORE_KEY = "ocpp.reservation_notices"
 # ReservationEnded.reason -> the status the CSMS is told
 TOLD = {"expired": "Expired", "removed": "Removed"}
 
@@ -29,15 +33,37 @@ Send = Callable[[int, str], Awaitable[bool]]
 
 
 class ReservationNotices:
-    def __init__(self, bus: EventBus, send: Send) -> None:
+    def __init__(self, bus: EventBus, send: Send, store: Store) -> None:
         self.bus = bus
         self.send = send
+        self.store = store
         self.pending: deque[tuple[int, str]] = deque(maxlen=MAX_PENDING)
+        self._loaded = False  # the stored notices are in `pending` (only then is it saved)
         self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def attach(self) -> None:
         self._unsubscribe = self.bus.subscribe(self._ended, ReservationEnded)
+
+    async def load(self) -> None:
+        """The notices a previous run could not send, before those of this one."""
+        stored = await self.store.get_setting(STORE_KEY)
+        earlier: list[tuple[int, str]] = []
+        if isinstance(stored, list):
+            for entry in stored:
+                with contextlib.suppress(TypeError, ValueError):
+                    reservation_id, status = entry
+                    if status in TOLD.values():
+                        earlier.append((int(reservation_id), str(status)))
+        caught = [p for p in self.pending if p not in earlier]
+        self.pending = deque([*earlier, *caught], maxlen=MAX_PENDING)
+        self._loaded = True
+        await self._save()
+        self.kick()
+
+    async def _save(self) -> None:
+        if self._loaded:
+            await self.store.set_setting(STORE_KEY, [list(p) for p in self.pending])
 
     async def detach(self) -> None:
         if self._unsubscribe is not None:
@@ -72,7 +98,9 @@ class ReservationNotices:
                 log.exception("ocpp.reservation_notice.failed", reservation=reservation_id)
                 done = True
             if not done:
+                await self._save()
                 return  # offline: kept for the next connection
             if self.pending and self.pending[0] == (reservation_id, status):
                 self.pending.popleft()
+            await self._save()
             log.info("ocpp.reservation_notice", reservation=reservation_id, status=status)

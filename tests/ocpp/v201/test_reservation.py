@@ -25,7 +25,7 @@ from tests.ocpp.v201.res_stories import (
     wait_started,
     wait_status,
 )
-from tests.ocpp.v201.stories import online
+from tests.ocpp.v201.stories import online, power_off
 
 
 def reserve(
@@ -242,3 +242,32 @@ async def test_a_reservation_survives_a_restart(
     assert (await wait_started(csms))["reservationId"] == 14
     # used: gone from the store too
     assert await second.station.store.get_setting("connector.1.reservation") is None
+
+
+async def test_a_reservation_that_expires_while_the_agent_is_down_is_told_after_the_boot(
+    csms: Csms201, agent_factory: AgentFactory, tmp_path: Path
+) -> None:
+    first = await online(csms, agent_factory, data_dir=tmp_path / "d")
+    assert (await csms.call(reserve(15, "R1", within=1))).status == "Accepted"
+    await power_off(first)
+    await asyncio.sleep(1.5)  # it expires while nothing runs
+    second = await online(csms, agent_factory, data_dir=tmp_path / "d")
+    await csms.wait_for("ReservationStatusUpdate", within=10)
+    assert updates(csms) == [(15, "Expired")]
+    assert second.station.reservation(1) is None
+
+
+async def test_a_notice_kept_offline_survives_a_restart(
+    csms_on_port: Callable[[int], Awaitable[Csms201]],
+    agent_factory: AgentFactory,
+    tmp_path: Path,
+) -> None:
+    port, first, agent = await online_on_port(csms_on_port, agent_factory, data_dir=tmp_path / "d")
+    assert (await first.call(reserve(16, "R1", within=2))).status == "Accepted"
+    await go_offline(first, agent)
+    await agent.status(1, "Available", within=10)  # expired offline: the notice waits
+    await power_off(agent)
+    second = await csms_on_port(port)
+    await agent_factory(second.url, version="2.0.1", data_dir=tmp_path / "d")
+    await second.wait_for("ReservationStatusUpdate", within=15)
+    assert updates(second) == [(16, "Expired")]
