@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import socket
 import struct
 import tty
 from collections.abc import AsyncIterator
@@ -24,12 +23,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from hal.drivers.register_map import TYPES, RegisterMap
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 def encode(value: float, rtype: str, scale: float, word_order: str) -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.ports import free_port
+
 CONFIG = """
 [station]
 id = "CP1"
@@ -23,12 +24,6 @@ id = "CP1"
 authentication_mode = "PLUGNCHARGE"
 meter_interval = 0.25
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def spawn(

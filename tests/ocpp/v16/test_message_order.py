@@ -5,18 +5,12 @@ things happened, online and through an outage (field hardening 3)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms, Quirks
+from tests.ports import free_port
 
 TX = ("StartTransaction", "StopTransaction")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def story(csms: Csms, connector: int = 1) -> list[str]:

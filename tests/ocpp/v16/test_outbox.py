@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,12 +11,7 @@ from ncpa.ocpp.outbox import METER, START, STATUS, STOP, Outbox
 from ncpa.store import Store
 from tests.ocpp.conftest import Agent, AgentFactory
 from tests.ocpp.csms import Csms, Quirks
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 async def run_session(agent: Agent, samples: int = 3) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,14 +12,9 @@ from tests.ocpp.conftest import Agent, AgentFactory, until
 from tests.ocpp.csms import Csms
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.v201.stories import online
+from tests.ports import free_port
 
 StartOn = Callable[[int], Awaitable[Csms201]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def online_on_port(

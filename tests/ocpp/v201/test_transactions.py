@@ -4,7 +4,6 @@ Updated / Ended with our transactionId, continuous seqNo, triggers, the offline 
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from ocpp.v201 import call
 
@@ -12,12 +11,7 @@ from tests.ocpp.conftest import AgentFactory, until
 from tests.ocpp.csms import Quirks
 from tests.ocpp.csms201 import Csms201
 from tests.ocpp.v201.stories import assert_sequence, events, of_transaction, online
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 async def test_boot_and_status_per_evse(csms: Csms201, agent_factory: AgentFactory) -> None:
