@@ -66,6 +66,7 @@ class ReservationNotices:
             await self.store.set_setting(STORE_KEY, [list(p) for p in self.pending])
 
     async def detach(self) -> None:
+        attached = self._unsubscribe is not None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -74,6 +75,8 @@ class ReservationNotices:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if attached:  # once: a second stop() finds the store closed
+            await self._save()  # the cancel may have cut the flush's own save short
 
     def _ended(self, ev: ReservationEnded) -> None:
         status = TOLD.get(ev.reason)

@@ -164,7 +164,7 @@ class RpcEndpoint:
             if handlers is None or "_on_action" not in handlers:
                 known = action in self.dialect.actions
                 kind = "not_implemented" if known else "not_supported"
-                raise _coded(kind, f"{action} is not {'implemented' if known else 'supported'}")
+                raise _Coded(kind, f"{action} is not {'implemented' if known else 'supported'}")
             schema.check_call(action, self.dialect.version, frame.payload)
             if isinstance(verdict, dict):
                 log.info("ocpp.call.refused_unregistered", action=action)
@@ -198,7 +198,7 @@ class RpcEndpoint:
             result = handler(**kwargs)
         except TypeError as e:
             # a field the handler does not take: the schema let through what we cannot use
-            raise _coded("format", f"unexpected field: {e}") from e
+            raise _Coded("format", f"unexpected field: {e}") from e
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -267,10 +267,6 @@ class _Coded(Exception):
         super().__init__(text)
         self.kind = kind
         self.text = text
-
-
-def _coded(kind: str, text: str) -> _Coded:
-    return _Coded(kind, text)
 
 
 def _error_from(frame: frames.Frame) -> OCPPError:

@@ -63,7 +63,7 @@ def _validator(message_type: int, action: str, version: str, formats: bool) -> D
     cached = _validators.get(key)
     if cached is not None:
         return cached
-    decimals = (version, action) in (_DECIMAL_CALLS if message_type == 2 else _DECIMAL_RESULTS)
+    decimals = _needs_decimals(message_type, action, version)
     try:
         base = get_validator(
             message_type, action, version, parse_float=decimal.Decimal if decimals else float
@@ -73,6 +73,11 @@ def _validator(message_type: int, action: str, version: str, formats: bool) -> D
     validator = Draft4Validator(base.schema, format_checker=FORMATS if formats else None)
     _validators[key] = validator
     return validator
+
+
+def _needs_decimals(message_type: int, action: str, version: str) -> bool:
+    """Whether the message's schema has multipleOf checks that floats get wrong."""
+    return (version, action) in (_DECIMAL_CALLS if message_type == 2 else _DECIMAL_RESULTS)
 
 
 def _with_decimals(payload: Any) -> Any:
@@ -101,8 +106,7 @@ def check_own_result(action: str, version: str, payload: dict[str, Any]) -> None
 
 def _check(message_type: int, action: str, version: str, payload: Any, formats: bool) -> None:
     validator = _validator(message_type, action, version, formats)
-    decimals = (version, action) in (_DECIMAL_CALLS if message_type == 2 else _DECIMAL_RESULTS)
-    data = _with_decimals(payload) if decimals else payload
+    data = _with_decimals(payload) if _needs_decimals(message_type, action, version) else payload
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: e.path)), None)
     if error is not None:
         raise _as_ocpp_error(error)

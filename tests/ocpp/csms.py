@@ -78,10 +78,20 @@ class CsmsRouting:
 
     _connection: Any
     csms: Csms
+    id: str  # the charge point id (the library's ChargePoint sets it)
 
     def __init__(self, csms: Csms, cp_id: str, ws: ServerConnection) -> None:
         super().__init__(cp_id, ws, response_timeout=10)
         self.csms = csms
+
+    def boot_answer(self) -> dict[str, Any]:
+        """The BootNotification answer's fields (the same in both versions), as the quirks
+        say: the next scripted status, Rejected for an unknown id."""
+        q = self.csms.quirks
+        status = q.boot.pop(0) if q.boot else "Accepted"
+        if q.known_ids is not None and self.id not in q.known_ids:
+            status = "Rejected"
+        return {"current_time": q.current_time(), "interval": q.boot_interval, "status": status}
 
     async def route_message(self, raw_msg: str) -> None:
         self.csms.raw_in.append(raw_msg)
@@ -130,13 +140,7 @@ class CsmsRouting:
 class CsmsSide(CsmsRouting, LibChargePoint):  # type: ignore[misc]
     @on("BootNotification")
     def on_boot(self, **_: Any) -> call_result.BootNotification:
-        q = self.csms.quirks
-        status = q.boot.pop(0) if q.boot else "Accepted"
-        if q.known_ids is not None and self.id not in q.known_ids:
-            status = "Rejected"
-        return call_result.BootNotification(
-            current_time=q.current_time(), interval=q.boot_interval, status=status
-        )
+        return call_result.BootNotification(**self.boot_answer())
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:

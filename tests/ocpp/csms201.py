@@ -16,13 +16,7 @@ from tests.ocpp.csms import Csms, CsmsRouting, Quirks, now_iso
 class CsmsSide201(CsmsRouting, LibChargePoint201):  # type: ignore[misc]
     @on("BootNotification")
     def on_boot(self, **_: Any) -> call_result.BootNotification:
-        q = self.csms.quirks
-        status = q.boot.pop(0) if q.boot else "Accepted"
-        if q.known_ids is not None and self.id not in q.known_ids:
-            status = "Rejected"
-        return call_result.BootNotification(
-            current_time=q.current_time(), interval=q.boot_interval, status=status
-        )
+        return call_result.BootNotification(**self.boot_answer())
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:

@@ -265,11 +265,14 @@ class DeviceMonitoring:
         ]
 
     async def stop(self) -> None:
+        running = self._unsubscribe is not None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         await cancel_all(*self._tasks)
         self._tasks = []
+        if running:  # once: the cancel may have cut a save of the queue short
+            await self._save_offline()
 
     async def save(self) -> None:
         await self.ctx.station.store.set_setting(
