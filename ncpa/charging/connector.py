@@ -65,12 +65,22 @@ class Session:
     transaction: TransactionRecord | None = None
     ended: bool = False  # the transaction stopped; waiting for the EV to unplug
     reservation_id: int | None = None
-    authorized: bool = True  # False: before its authorization, or after a deauthorization
-    deauthorized: StopReason | None = None  # why, when the transaction outlives its stop
     # False: begun at the authorization (tx_points.start_on_authorize), the EV not there
     # yet; it must come before `connect_deadline` (monotonic)
     connected: bool = True
     connect_deadline: float = 0.0
+
+    @property
+    def deauthorized(self) -> bool:
+        """Stopped, yet its transaction runs on until the EV unplugs (tx_points): the stop's
+        reason is on the open record."""
+        return self.transaction is not None and self.transaction.stop_reason is not None
+
+    @property
+    def authorized(self) -> bool:
+        """Its authorization is in force: it has one (not a transaction begun at plug-in
+        that waits for it) and no stop has taken it back."""
+        return bool(self.id_tag) and not self.deauthorized
 
 
 @dataclass(frozen=True)
@@ -90,15 +100,18 @@ class ConnectorView:
     # time.time() of the last contactor switch or offer change: a meter reading older than
     # this does not show what the EV draws now
     draw_changed_ts: float = 0.0
-    # the open transaction's authorization is in force (False: one begun at plug-in that
-    # waits for it, or one stopped that waits for the EV to go; ncpa/charging/tx_points.py)
-    tx_authorized: bool = False
+
+    @property
+    def tx_authorized(self) -> bool:
+        """The open transaction's authorization is in force (not one begun at plug-in that
+        waits for it, nor one stopped that waits for the EV to go; tx_points.py)."""
+        tx = self.transaction
+        return tx is not None and bool(tx.id_tag) and tx.stop_reason is None
 
     @property
     def awaits_authorization(self) -> bool:
         """No transaction, or one begun at plug-in that an authorization would power."""
-        tx = self.transaction
-        return tx is None or (not self.tx_authorized and not tx.stop_reason)
+        return self.transaction is None or not self.transaction.id_tag
 
 
 class Connector:
@@ -201,7 +214,6 @@ class Connector:
             transaction=self._tx,
             last_reading=self.last_reading,
             draw_changed_ts=self._draw_changed_ts,
-            tx_authorized=self._powered,
         )
 
     @property
@@ -273,7 +285,7 @@ class Connector:
         s = self.session
         assert s is not None and s.transaction is not None
         await self.station.store.set_id_tag(s.transaction.id, id_tag)
-        s.id_tag, s.parent_id_tag, s.authorized = id_tag, parent_id_tag, True
+        s.id_tag, s.parent_id_tag = id_tag, parent_id_tag
         s.transaction = dataclasses.replace(s.transaction, id_tag=id_tag)
         log.info("transaction.authorized", connector=self.cid, id=s.transaction.id, id_tag=id_tag)
         self.station.bus.publish(
@@ -292,7 +304,7 @@ class Connector:
                 StopReason.REMOTE,
                 StopReason.DE_AUTHORIZED,
             )
-            if s.deauthorized is not None and deauthorizing:
+            if s.deauthorized and deauthorizing:
                 return True  # already stopped: it ends when the EV unplugs
             if (
                 deauthorizing
@@ -313,8 +325,7 @@ class Connector:
             await self._command_contactor(False)
         # durable: a crash from here on closes the transaction with this reason (recovery)
         await self.station.store.note_stopping(s.transaction.id, str(reason), id_tag)
-        s.authorized, s.deauthorized = False, reason
-        s.transaction = dataclasses.replace(
+        s.transaction = dataclasses.replace(  # the record's stop reason deauthorizes it
             s.transaction, stop_reason=str(reason), stop_id_tag=id_tag
         )
         log.info(
@@ -413,7 +424,7 @@ class Connector:
         """Carry on with a transaction found open at start (recovery mode 'resume'); one
         opened at plug-in and not authorized yet waits for its authorization again."""
         async with self._mutex:
-            self.session = Session(tx.id_tag, None, transaction=tx, authorized=bool(tx.id_tag))
+            self.session = Session(tx.id_tag, None, transaction=tx)
 
     # -- input loops -----------------------------------------------------------
 
@@ -516,12 +527,7 @@ class Connector:
     def awaiting_authorization(self) -> bool:
         """A transaction opened at plug-in (tx_points.start_on_connect), not authorized yet."""
         s = self.session
-        return (
-            s is not None
-            and s.transaction is not None
-            and not s.authorized
-            and (s.deauthorized is None)
-        )
+        return s is not None and s.transaction is not None and not s.id_tag
 
     def _lock_target(self, now_mono: float) -> bool | None:
         if self.dev.lock is None:
@@ -630,10 +636,10 @@ class Connector:
                 self.session = None
         elif self.pilot == PilotState.A and self.session is not None:
             session = self.session
-            if session.transaction is not None and session.deauthorized is not None:
+            tx = session.transaction
+            if tx is not None and session.deauthorized:
                 # its stop came earlier (tx_points.stop_on_deauthorize off): the unplugging
                 # ends it
-                tx = session.transaction
                 await self._stop_tx(StopReason.EV_DISCONNECTED, tx.stop_id_tag)
             elif session.transaction is not None:
                 tag = session.id_tag
@@ -685,7 +691,7 @@ class Connector:
             elif start_on_connect:
                 # TxStartPoint EVConnected: the transaction opens now, power waits for an
                 # authorization (begin_session, or a card tapped earlier: below)
-                self.session = Session("", authorized=False)
+                self.session = Session("")
             else:
                 return
         elif self.awaiting_authorization:
@@ -891,7 +897,7 @@ class Connector:
             # a transaction without power: waiting for its authorization, or its EV
             return (
                 ConnectorStatus.FINISHING
-                if self.session.deauthorized is not None
+                if self.session.deauthorized
                 else ConnectorStatus.PREPARING
             ), "NoError"
         if tx is not None:

@@ -140,6 +140,7 @@ class SmartCharging:
         cid = connector_id or self.station.connector_ids[0]
         view = self.station.view(cid)
         tx = view.transaction if connector_id else None
+        voltage = mains_voltage(view.last_reading)
         try:
             schedule = self.profiles.composite(
                 connector_id,
@@ -147,7 +148,7 @@ class SmartCharging:
                 duration,
                 unit or "A",
                 tx.start_ts if tx is not None else None,
-                mains_voltage(view.last_reading),
+                voltage,
                 self.station.config.station.phases,
                 default_limit=self.station.config.station.absolute_max_current,
             )
@@ -160,7 +161,6 @@ class SmartCharging:
         # its own) cap every period
         local = [a for src, a in self.station.limits.sources(connector_id).items() if src != CSMS]
         if local:
-            voltage = mains_voltage(view.last_reading)
             cap_periods(payload, min(local), voltage, self.station.config.station.phases)
         return {
             "connector_id": connector_id,

@@ -131,32 +131,28 @@ class TransactionRecorder:
         self._queue.put_nowait((STOP, ev.transaction_id, payload))
 
     def _authorized(self, ev: TransactionAuthorized) -> None:
-        payload = {
-            "connector_id": ev.connector_id,
-            "event": AUTHORIZED,
-            "id_tag": ev.id_tag,
-            "timestamp": fmt_time(ev.timestamp),
-        }
-        self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
+        self._update(ev.connector_id, ev.transaction_id, AUTHORIZED, ev.timestamp, id_tag=ev.id_tag)
 
     def _deauthorized(self, ev: TransactionDeauthorized) -> None:
-        payload: dict[str, Any] = {
-            "connector_id": ev.connector_id,
-            "event": DEAUTHORIZED,
-            "reason": ev.reason,
-            "timestamp": fmt_time(ev.timestamp),
-        }
-        if ev.id_tag:
-            payload["id_tag"] = ev.id_tag
-        self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
+        extra = {"id_tag": ev.id_tag} if ev.id_tag else {}
+        self._update(
+            ev.connector_id,
+            ev.transaction_id,
+            DEAUTHORIZED,
+            ev.timestamp,
+            reason=ev.reason,
+            **extra,
+        )
 
     def _ev_connected(self, ev: TransactionEvConnected) -> None:
-        payload = {
-            "connector_id": ev.connector_id,
-            "event": CONNECTED,
-            "timestamp": fmt_time(ev.timestamp),
-        }
-        self._queue.put_nowait((UPDATE, ev.transaction_id, payload))
+        self._update(ev.connector_id, ev.transaction_id, CONNECTED, ev.timestamp)
+
+    def _update(
+        self, connector_id: int, tx_id: int, event: str, ts: float, **fields: str | None
+    ) -> None:
+        """An update row (tx_events.py): a moment of the transaction, in order."""
+        payload = {"connector_id": connector_id, "event": event, "timestamp": fmt_time(ts)}
+        self._queue.put_nowait((UPDATE, tx_id, {**payload, **fields}))
 
     def _status(self, ev: StatusChanged) -> None:
         self.queue_status(ev.connector_id, ev.status, ev.error_code, ev.info)
