@@ -124,6 +124,8 @@ async def test_plugncharge_session_energy_on_unplug(rig: Rig, tmp_path: Path) ->
         await asyncio.sleep(0.6)  # a few meter reads
         rig.evcc.set_pilot("B")
         rig.evcc.set_pilot("A")
+        # the boot's "Available" is in the log already: wait for the transaction's end first
+        await until(lambda: agent.logged("transaction.stopped", connector=1), limit=10)
         await until(lambda: agent.logged("status", status="Available", connector=1), limit=10)
         await until(lambda: not rig.evcc.enabled)
     finally:
@@ -152,6 +154,8 @@ async def test_whitelisted_card_on_the_reader(rig: Rig, tmp_path: Path) -> None:
         rig.evcc.set_pilot("C")
         await until(lambda: agent.logged("status", status="Charging"), limit=10)
         rig.evcc.set_pilot("A")
+        # the boot's "Available" is in the log already: wait for the transaction's end first
+        await until(lambda: agent.logged("transaction.stopped", connector=1), limit=10)
         await until(lambda: agent.logged("status", status="Available", connector=1), limit=10)
     finally:
         assert await stop_agent(agent) == 0, _dump(agent)
